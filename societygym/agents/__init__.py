@@ -1,0 +1,51 @@
+"""Agents: the protocol, built-in agents, and loading an agent from a CLI spec."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from societygym.agents.base import Agent, BaseAgent, act_batch
+
+ALIASES = {
+    "random": "societygym.agents.simple:RandomAgent",
+    "fixed": "societygym.agents.simple:FixedAgent",
+    "human": "societygym.agents.human:HumanAgent",
+    "llm": "societygym.agents.llm_agent:LLMAgent",
+}
+
+__all__ = ["ALIASES", "Agent", "BaseAgent", "act_batch", "load_agent", "parse_kv"]
+
+
+def load_agent(spec: str, **kwargs: Any) -> Any:
+    """``"random"``, ``"llm"`` … or ``"package.module:ClassOrFactory"``, called with kwargs."""
+    target = ALIASES.get(spec, spec)
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(
+            f"agent {spec!r} is neither a built-in ({', '.join(ALIASES)}) nor 'module:Class'"
+        )
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot load agent {spec!r}: {error}") from error
+    agent = factory(**kwargs)
+    if not hasattr(agent, "act"):
+        raise TypeError(f"{spec!r} made {type(agent).__name__}, which has no act() method")
+    return agent
+
+
+def parse_kv(pairs: list[str] | None) -> dict[str, Any]:
+    """``["k=v", ...]`` to a dict; values are parsed as JSON when they parse, else strings."""
+    import json
+
+    result: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected key=value, got {pair!r}")
+        try:
+            result[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            result[key] = raw
+    return result

@@ -1,0 +1,46 @@
+"""The agent protocol: anything with ``act`` (and optionally ``act_batch``/``reset``) plays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from gymnasium import spaces
+
+
+@runtime_checkable
+class Agent(Protocol):
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        """The action for one observation."""
+        ...
+
+
+class BaseAgent:
+    """Convenience base: ``act_batch`` loops over ``act``; ``bind`` records the env.
+
+    The runner calls ``bind(env_id, action_space, env_class)`` before the first episode so
+    that an agent can adapt to the env (an LLM agent picks the env's prompt and parser).
+    """
+
+    env_id: str | None = None
+    action_space: spaces.Space | None = None
+    env_class: type | None = None
+
+    def bind(self, env_id: str, action_space: spaces.Space, env_class: type | None) -> None:
+        self.env_id, self.action_space, self.env_class = env_id, action_space, env_class
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def act_batch(self, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
+        return [self.act(o, i) for o, i in zip(observations, infos, strict=True)]
+
+    def reset(self) -> None:
+        """Called at the start of every episode."""
+
+
+def act_batch(agent: Any, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
+    """Batched actions from any agent, whether or not it implements ``act_batch``."""
+    if hasattr(agent, "act_batch"):
+        return list(agent.act_batch(observations, infos))
+    return [agent.act(o, i) for o, i in zip(observations, infos, strict=True)]

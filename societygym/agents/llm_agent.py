@@ -1,0 +1,101 @@
+"""An agent backed by any LLM backend (embedded, transformers, OpenAI-compatible HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gymnasium import spaces
+
+from societygym.agents.base import BaseAgent
+from societygym.llm.base import LLM, Prompt
+
+DEFAULT_PROMPT = "{observation}"
+
+
+def observation_text(observation: Any) -> str:
+    """The text an LLM reads: the observation itself, or its ``"text"`` field."""
+    if isinstance(observation, dict):
+        return str(observation.get("text", observation))
+    return str(observation)
+
+
+class LLMAgent(BaseAgent):
+    """Prompts an LLM with the observation and parses its reply into an action.
+
+    The prompt template (``{observation}`` is replaced by the observation's text) and the
+    parser default to the env's own (``agent_prompt`` and ``parse_llm_action`` on the env
+    class) and can be overridden. Calls are batched across envs by ``act_batch``.
+    After each call ``last_calls`` holds the prompt, completion and token counts per action.
+    """
+
+    def __init__(
+        self,
+        llm: LLM | str = "embedded",
+        prompt: str | None = None,
+        system: str | None = None,
+        chat: bool = True,
+        max_tokens: int = 96,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int | None = 0,
+        stop: Sequence[str] | None = None,
+        parser: Callable[[str], Any] | None = None,
+    ) -> None:
+        if isinstance(llm, str):
+            from societygym.llm import load_llm
+
+            llm = load_llm(llm)
+        self.llm = llm
+        self.prompt = prompt
+        self.system = system
+        self.chat = chat
+        self.max_tokens = int(max_tokens)
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.seed = seed
+        self.stop = list(stop) if stop else None
+        self.parser = parser
+        self.last_calls: list[dict[str, Any]] = []
+        self._calls = 0
+
+    def bind(self, env_id: str, action_space: spaces.Space, env_class: type | None) -> None:
+        super().bind(env_id, action_space, env_class)
+        if self.prompt is None:
+            self.prompt = getattr(env_class, "agent_prompt", DEFAULT_PROMPT)
+        if self.parser is None:
+            self.parser = getattr(env_class, "parse_llm_action", None)
+
+    def render_prompt(self, observation: Any) -> Prompt:
+        text = (self.prompt or DEFAULT_PROMPT).replace("{observation}", observation_text(observation))
+        if not self.chat:
+            return text
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        return [*messages, {"role": "user", "content": text}]
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        return self.act_batch([observation], [info])[0]
+
+    def act_batch(self, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
+        prompts = [self.render_prompt(o) for o in observations]
+        seed = None if self.seed is None else self.seed + self._calls
+        self._calls += 1
+        generations = self.llm.generate(
+            prompts,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop=self.stop,
+            seed=seed,
+        )
+        texts = [g[0].text.strip() for g in generations]
+        self.last_calls = [
+            {
+                "prompt": p,
+                "completion": g[0].text,
+                "prompt_tokens": g[0].prompt_tokens,
+                "completion_tokens": g[0].completion_tokens,
+            }
+            for p, g in zip(prompts, generations, strict=True)
+        ]
+        return [self.parser(t) if self.parser else t for t in texts]

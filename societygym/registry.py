@@ -1,0 +1,82 @@
+"""Every environment id of the suite, with the metadata ``societygym list`` prints.
+
+Entry points are strings so that registering costs nothing: torch, transformers and the
+data tables are only imported when an env is made.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    id: str
+    entry_point: str
+    setting: str
+    modality: str  # "text" | "text+image" | "structured"
+    multi_agent: bool
+    description: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    nondeterministic: bool = False
+    max_episode_steps: int | None = None
+    # cheap settings for the certification tests (e.g. a tiny student model)
+    test_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+ENTRIES: tuple[EnvEntry, ...] = (
+    EnvEntry(
+        id="Trivia-Calibration-v0",
+        entry_point="societygym.envs.trivia.calibration_env:TriviaCalibrationEnv",
+        setting="trivia calibration (LACIE)",
+        modality="text",
+        multi_agent=False,
+        description="Answer a trivia question conveying your confidence; a listener who "
+        "cannot see the answer accepts or rejects it.",
+    ),
+    EnvEntry(
+        id="Trivia-Listener-v0",
+        entry_point="societygym.envs.trivia.listener_env:TriviaListenerEnv",
+        setting="trivia calibration (LACIE)",
+        modality="text",
+        multi_agent=False,
+        description="Be the listener: accept or reject a speaker's anonymized answer from "
+        "its phrasing alone.",
+    ),
+)
+
+
+def register_all() -> None:
+    """Register every id with Gymnasium, or with PettingZoo's parallel registry."""
+    import gymnasium
+
+    for entry in ENTRIES:
+        if entry.multi_agent:
+            import pettingzoo
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # re-import after a reload re-registers
+                pettingzoo.register("parallel", entry.id, entry.entry_point, kwargs=entry.kwargs)
+        elif entry.id not in gymnasium.registry:
+            gymnasium.register(
+                id=entry.id,
+                entry_point=entry.entry_point,
+                kwargs=entry.kwargs,
+                nondeterministic=entry.nondeterministic,
+                max_episode_steps=entry.max_episode_steps,
+                disable_env_checker=False,
+            )
+
+
+def list_envs(multi_agent: bool | None = None) -> list[str]:
+    """All registered ids (optionally only the single- or multi-agent ones)."""
+    return [e.id for e in ENTRIES if multi_agent is None or e.multi_agent == multi_agent]
+
+
+def entry(env_id: str) -> EnvEntry:
+    for candidate in ENTRIES:
+        if candidate.id == env_id:
+            return candidate
+    raise KeyError(f"unknown env id {env_id!r}; `societygym list` shows the ids")

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import societygym
+from societygym.registry import ENTRIES, entry
+from societygym.spaces import UnicodeText, text_and_image, text_and_image_observation
+
+
+def test_list_envs_matches_registry_entries() -> None:
+    assert societygym.list_envs() == [e.id for e in ENTRIES]
+    assert "Trivia-Calibration-v0" in societygym.list_envs(multi_agent=False)
+    assert set(societygym.list_envs(True)).isdisjoint(societygym.list_envs(False))
+
+
+def test_unknown_id_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="societygym list"):
+        entry("Nope-v0")
+
+
+def test_import_is_light_and_registers_ids() -> None:
+    code = (
+        "import sys, gymnasium as gym, societygym\n"
+        "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'datasets') "
+        "if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert 'Trivia-Calibration-v0' in gym.registry\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_make_without_prior_import() -> None:
+    code = "import gymnasium as gym; gym.make('societygym:Trivia-Calibration-v0').reset(seed=0)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unicode_text_contains_any_string_up_to_max_length() -> None:
+    space = UnicodeText(20)
+    assert space.contains("héllo wörld 🌍, ok?")
+    assert space.contains("")
+    assert not space.contains("x" * 21)
+    assert not space.contains(b"bytes")
+    assert not UnicodeText(5, min_length=2).contains("a")
+    # gymnasium's own Text rejects the same sentence: the reason UnicodeText exists
+    assert not gym.spaces.Text(20).contains("héllo wörld")
+
+
+def test_unicode_text_samples_are_seeded_and_inside() -> None:
+    first = [UnicodeText(50, seed=3).sample() for _ in range(2)]
+    assert first[0] == first[1]
+    space = UnicodeText(50, seed=4)
+    samples = [space.sample() for _ in range(50)]
+    assert all(space.contains(s) for s in samples)
+    assert any(" " in s for s in samples)
+
+
+def test_multimodal_space_and_observation() -> None:
+    space = text_and_image(100, (8, 8, 3))
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    observation = text_and_image_observation("a red square", image)
+    assert space.contains(observation)
+    assert observation["image"] is not image  # fresh objects on every call
