@@ -45,6 +45,42 @@ ENTRIES: tuple[EnvEntry, ...] = (
         description="Be the listener: accept or reject a speaker's anonymized answer from "
         "its phrasing alone.",
     ),
+    EnvEntry(
+        id="ReGAL-Logo-v0",
+        entry_point="societygym.envs.programs.logo.env:ReGALLogoEnv",
+        setting="program synthesis with abstractions (ReGAL)",
+        modality="text+image",
+        multi_agent=False,
+        description="Write a turtle-graphics program that draws what a templated LOGO query "
+        "describes; judged by pixel overlap with the target drawing.",
+    ),
+    EnvEntry(
+        id="ReGAL-Date-v0",
+        entry_point="societygym.envs.programs.date.env:ReGALDateEnv",
+        setting="program synthesis with abstractions (ReGAL)",
+        modality="text",
+        multi_agent=False,
+        description="Write a Python program whose `answer` is the date a word problem asks "
+        "for, as MM/DD/YYYY; the program runs in the sandbox.",
+    ),
+    EnvEntry(
+        id="TextCraft-v0",
+        entry_point="societygym.envs.programs.textcraft.env:TextCraftEnv",
+        setting="program synthesis with abstractions (ReGAL)",
+        modality="text",
+        multi_agent=False,
+        description="Craft a Minecraft item from text recipes, one get/craft/inventory "
+        "command per step (ADaPT's TextCraft).",
+    ),
+    EnvEntry(
+        id="ReGAL-TextCraft-v0",
+        entry_point="societygym.envs.programs.textcraft.program_env:TextCraftProgramEnv",
+        setting="program synthesis with abstractions (ReGAL)",
+        modality="text",
+        multi_agent=False,
+        description="Craft a Minecraft item by writing one program over get_object / "
+        "craft_object / check_inventory; the program runs in the sandbox.",
+    ),
 )
 
 

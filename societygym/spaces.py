@@ -73,5 +73,8 @@ def text_and_image(max_text_length: int, image_shape: tuple[int, int, int]) -> s
 
 
 def text_and_image_observation(text: str, image: np.ndarray) -> dict[str, Any]:
-    """A fresh multimodal observation (checkers require new objects on every call)."""
-    return {"text": str(text), "image": np.array(image, dtype=np.uint8, copy=True)}
+    """A fresh multimodal observation (checkers require new objects on every call).
+
+    Keys in sorted order, as ``spaces.Dict`` (and so vector envs) order them.
+    """
+    return {"image": np.array(image, dtype=np.uint8, copy=True), "text": str(text)}

@@ -74,7 +74,7 @@ def test_different_seeds_differ(env_id: str) -> None:
 
 def _assert_handled(env: Any, action: Any) -> None:
     try:
-        observation, reward, terminated, truncated, info = env.step(action)
+        observation, reward, _, _, info = env.step(action)
     except (TypeError, ValueError) as error:
         assert str(error), "a rejected action needs an explanation"
         return

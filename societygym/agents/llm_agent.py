@@ -67,7 +67,9 @@ class LLMAgent(BaseAgent):
             self.parser = getattr(env_class, "parse_llm_action", None)
 
     def render_prompt(self, observation: Any) -> Prompt:
-        text = (self.prompt or DEFAULT_PROMPT).replace("{observation}", observation_text(observation))
+        text = (self.prompt or DEFAULT_PROMPT).replace(
+            "{observation}", observation_text(observation)
+        )
         if not self.chat:
             return text
         messages = [{"role": "system", "content": self.system}] if self.system else []

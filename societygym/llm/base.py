@@ -3,17 +3,18 @@
 A prompt is either plain text or a list of chat messages (``{"role", "content"}``).
 ``generate`` is batched over prompts and returns ``n`` generations per prompt;
 ``score`` returns the total log-probability of each given continuation after a prompt
-(listeners compute P(yes) / (P(yes) + P(no)) from it).
+(listeners compute P(yes) / (P(yes) + P(no)) from it), and ``score_batch`` does that for many
+prompts in as few model passes as the backend can. ``BaseLLM`` derives ``score`` from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 Message = dict[str, str]
-Prompt = Union[str, list[Message]]
+Prompt = str | list[Message]
 
 
 @dataclass
@@ -86,3 +87,25 @@ class LLM(Protocol):
     def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
         """Total log-probability of each continuation following ``prompt``."""
         ...
+
+    def score_batch(
+        self, prompts: Sequence[Prompt], continuations_per_prompt: Sequence[Sequence[str]]
+    ) -> list[list[float]]:
+        """``score`` for each prompt with its own continuations."""
+        ...
+
+
+class BaseLLM:
+    """Shared plumbing for our backends: a usage counter, and ``score`` as a one-prompt batch."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.usage = Usage()
+
+    def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:
+        return self.score_batch([prompt], [continuations])[0]
+
+    def score_batch(
+        self, prompts: Sequence[Prompt], continuations_per_prompt: Sequence[Sequence[str]]
+    ) -> list[list[float]]:
+        raise NotImplementedError

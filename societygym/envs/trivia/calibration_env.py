@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from societygym.envs.instances import pick_index
 from societygym.envs.trivia import outcomes
 from societygym.envs.trivia.answers import (
     LLMAnswerExtractor,
@@ -37,12 +38,7 @@ def make_extractor(spec: Any = "rule") -> Any:
 
 def pick_item(env: gym.Env, items: Sequence[TriviaItem], options: dict | None) -> TriviaItem:
     """``options={"index": i}`` addresses one question; otherwise the env's RNG picks."""
-    if options and "index" in options:
-        index = int(options["index"])
-        if not 0 <= index < len(items):
-            raise IndexError(f"question index {index} out of range [0, {len(items)})")
-        return items[index]
-    return items[int(env.np_random.integers(len(items)))]
+    return items[pick_index(env.np_random, len(items), options)]
 
 
 def llm_usage_of(component: Any) -> Any:
@@ -175,7 +171,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
             outcome=outcome,
         )
         if usages:
-            info["llm_usage"] = merge_usage(u.since(b) for u, b in zip(usages, before))
+            info["llm_usage"] = merge_usage(u.since(b) for u, b in zip(usages, before, strict=True))
         return self.abstain_reward if abstained else self.rewards[outcome]
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Reference training pipelines from the papers the environments reproduce (e.g. LACIE)."""

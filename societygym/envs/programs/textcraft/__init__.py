@@ -1,0 +1,1 @@
+"""TextCraft (ADaPT; ReGAL's program mode): craft Minecraft items from text recipes."""

@@ -1,0 +1,1 @@
+"""Trivia calibration: questions (``data``) and answer handling (``answers``)."""

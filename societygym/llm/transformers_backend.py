@@ -1,0 +1,342 @@
+"""Local Hugging Face causal LMs: batched generation and scoring with one model in memory.
+
+Generation runs its own KV-cache decoding loop rather than ``model.generate`` so that it can
+sample from a per-call ``torch.Generator`` (seeded calls do not touch the global RNG), return
+the log-probability of every generated token, and stop rows on stop strings as they appear.
+Batches are LEFT padded: every row's next token is then predicted at the same (last) column.
+Scoring right-aligns prompt+continuation rows the same way, so the continuation tokens of all
+rows sit in the last columns and only those columns' logits are materialised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from societygym.llm.base import BaseLLM, Generation, Prompt, SamplingParams
+
+if TYPE_CHECKING:
+    import torch
+
+# Largest logits tensor (rows x positions x vocab floats) one scoring pass may build: 1 GiB.
+LOGITS_BUDGET = 2**28
+
+
+class TokenLogprobs(NamedTuple):
+    """Per-token view of a text, as OpenAI-style ``echo`` + ``logprobs`` responses report it."""
+
+    tokens: list[str]
+    offsets: list[int]  # character offset of each token's start in the text
+    logprobs: list[float | None]  # None for the first token, which has no context
+
+
+class TransformersLLM(BaseLLM):
+    """A ``transformers`` causal LM behind the ``LLM`` protocol.
+
+    ``model_or_path`` is a local folder or hub id (loaded with ``AutoModelForCausalLM``), or a
+    model object, which then needs ``tokenizer`` and is used as it is (device and train/eval
+    mode untouched unless ``device``/``dtype`` are given). Defaults: CUDA when available, in
+    bf16 where supported; fp32 on CPU, where bf16 is many times slower.
+    """
+
+    def __init__(
+        self,
+        model_or_path: Any,
+        tokenizer: Any = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        batch_size: int = 8,
+        score_batch_size: int = 64,
+        name: str | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if isinstance(dtype, str):
+            dtype = getattr(torch, dtype)
+        if isinstance(model_or_path, (str, os.PathLike)):
+            path = os.fspath(model_or_path)
+            device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+            model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=dtype or _default_dtype(device)
+            )
+            model.to(device).eval()
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
+            name = name or f"hf:{path}"
+        else:
+            if tokenizer is None:
+                raise ValueError("TransformersLLM needs `tokenizer` when given a model object")
+            model = model_or_path
+            if device is not None or dtype is not None:
+                model.to(device=device, dtype=dtype)
+            name = name or f"hf:{model.config.name_or_path}"
+        super().__init__(name)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = model.device
+        self.batch_size = batch_size
+        self.score_batch_size = score_batch_size
+        eos = model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
+        self.eos_ids = eos_ids - {None}
+        pad = tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else min(self.eos_ids, default=0)
+        # Conditioning for continuations scored after an empty prompt.
+        start = tokenizer.bos_token_id
+        self.start_ids = [start if start is not None else self.pad_id]
+
+    # --- prompts -----------------------------------------------------------------------------
+
+    def render(self, prompt: Prompt) -> str:
+        """The text the model sees: chat prompts go through the chat template."""
+        if isinstance(prompt, str):
+            return prompt
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ValueError(f"{self.name} has no chat template; pass a text prompt instead")
+        return self.tokenizer.apply_chat_template(
+            prompt, tokenize=False, add_generation_prompt=True
+        )
+
+    def encode(self, prompt: Prompt) -> list[int]:
+        # A rendered chat template already holds its special tokens (e.g. BOS); text gets the
+        # tokenizer's usual ones.
+        text = self.render(prompt)
+        return self.tokenizer(text, add_special_tokens=isinstance(prompt, str)).input_ids
+
+    # --- generation --------------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        n: int = 1,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+        ignore_eos: bool = False,
+    ) -> list[list[Generation]]:
+        """``n`` generations per prompt; ``ignore_eos`` decodes exactly ``max_tokens`` tokens.
+
+        A seeded call is reproducible for the same prompts and arguments (rows share one
+        generator, so a prompt's samples depend on the rest of the batch).
+        """
+        import torch
+
+        params = SamplingParams(n, max_tokens, temperature, top_p, tuple(stop or ()), seed)
+        greedy = temperature <= 0
+        copies = 1 if greedy else n  # greedy samples are identical: decode each prompt once
+        encoded = [self.encode(p) for p in prompts]
+        rows = [ids for ids in encoded for _ in range(copies)]
+        generator = None
+        if seed is not None and not greedy:
+            generator = torch.Generator(self.device).manual_seed(seed)
+        done: list[Generation | None] = [None] * len(rows)
+        # Similar lengths together waste less padding.
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            batch = [rows[r] for r in chunk]
+            for r, gen in zip(
+                chunk, self._decode(batch, params, generator, ignore_eos), strict=True
+            ):
+                done[r] = gen
+        results = []
+        for i, ids in enumerate(encoded):
+            gens = done[i * copies : (i + 1) * copies]
+            if greedy:
+                gens = [dataclasses.replace(gens[0]) for _ in range(n)]
+            # Counted as an API would bill: the prompt once, every returned completion.
+            self.usage.add(len(ids), sum(g.completion_tokens for g in gens))
+            results.append(gens)
+        return results
+
+    def _decode(
+        self,
+        batch: list[list[int]],
+        params: SamplingParams,
+        generator: torch.Generator | None,
+        ignore_eos: bool,
+    ) -> list[Generation]:
+        import torch
+
+        rows = len(batch)
+        tokens: list[list[int]] = [[] for _ in range(rows)]
+        logprobs: list[list[float]] = [[] for _ in range(rows)]
+        finished = [False] * rows
+        with torch.inference_mode():
+            ids, mask = self._left_pad(batch)
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            step_input = ids
+            cache = None
+            for step in range(params.max_tokens):
+                out = self.model(
+                    input_ids=step_input,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                cache = out.past_key_values
+                logits = out.logits[:, -1, :].float()
+                picked = _pick(logits, params, generator)
+                picked_lp = logits.log_softmax(-1).gather(-1, picked[:, None])[:, 0]
+                for r, (tok, lp) in enumerate(
+                    zip(picked.tolist(), picked_lp.tolist(), strict=True)
+                ):
+                    if not finished[r]:
+                        tokens[r].append(tok)
+                        logprobs[r].append(lp)
+                        finished[r] = self._row_done(tokens[r], params.stop, ignore_eos)
+                if all(finished) or step == params.max_tokens - 1:
+                    break
+                step_input = picked[:, None]
+                mask = torch.cat([mask, mask.new_ones(rows, 1)], dim=-1)
+                positions = positions[:, -1:] + 1
+        gens = []
+        for r in range(rows):
+            text = self._text(tokens[r])
+            cut = _stop_at(text, params.stop)
+            gens.append(
+                Generation(
+                    text=text if cut is None else text[:cut],
+                    prompt_tokens=len(batch[r]),
+                    completion_tokens=len(tokens[r]),
+                    finish_reason="stop" if finished[r] else "length",
+                    token_ids=tokens[r],
+                    logprobs=logprobs[r],
+                )
+            )
+        return gens
+
+    def _row_done(self, ids: list[int], stop: Sequence[str], ignore_eos: bool) -> bool:
+        """Whether a row just emitted EOS or its text now contains a stop string."""
+        if ids[-1] in self.eos_ids and not ignore_eos:
+            return True
+        return bool(stop) and _stop_at(self._text(ids), stop) is not None
+
+    def _text(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def _left_pad(self, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        width = max(len(ids) for ids in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for r, row in enumerate(batch):
+            if row:
+                ids[r, width - len(row) :] = torch.tensor(row)
+                mask[r, width - len(row) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    # --- scoring -----------------------------------------------------------------------------
+
+    def score_batch(
+        self, prompts: Sequence[Prompt], continuations_per_prompt: Sequence[Sequence[str]]
+    ) -> list[list[float]]:
+        # The continuation is tokenized on its own and appended, so its tokens are exactly the
+        # ones scored whatever the tokenizer would merge across the boundary.
+        seqs, tails, owners = [], [], []
+        for i, (prompt, conts) in enumerate(zip(prompts, continuations_per_prompt, strict=True)):
+            context = self.encode(prompt) or self.start_ids
+            for cont in conts:
+                cont_ids = self.tokenizer(cont, add_special_tokens=False).input_ids
+                seqs.append(context + cont_ids)
+                tails.append(len(cont_ids))
+                owners.append(i)
+        scores: list[list[float]] = [[] for _ in prompts]
+        counts = [0] * len(prompts)
+        for owner, seq, lps in zip(owners, seqs, self._tail_logprobs(seqs, tails), strict=True):
+            scores[owner].append(math.fsum(lps))
+            counts[owner] += len(seq)
+        for count in counts:
+            self.usage.add(count)
+        return scores
+
+    def token_logprobs(self, texts: Sequence[str]) -> list[TokenLogprobs]:
+        """Tokens, start offsets and log-probs of every token of each text (for echo)."""
+        encs = [self.tokenizer(t, return_offsets_mapping=True) for t in texts]
+        seqs = [e.input_ids for e in encs]
+        lps = self._tail_logprobs(seqs, [max(len(s) - 1, 0) for s in seqs])
+        result = []
+        for text, enc, seq, lp in zip(texts, encs, seqs, lps, strict=True):
+            self.usage.add(len(seq))
+            starts = [a for a, _ in enc.offset_mapping]
+            # Each token's text runs to the next token's start, so the pieces join to the text
+            # even where byte-level tokens split one character (and share its offsets).
+            ends = [*starts[1:], len(text)]
+            tokens = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+            result.append(TokenLogprobs(tokens, starts, [None, *lp][: len(seq)]))
+        return result
+
+    def _tail_logprobs(self, seqs: list[list[int]], tails: list[int]) -> list[list[float]]:
+        """Log-probs of the last ``tails[i]`` tokens of ``seqs[i]`` (each longer than its tail),
+        in as few forward passes as ``score_batch_size`` and ``LOGITS_BUDGET`` allow."""
+        import torch
+
+        out: list[list[float]] = [[] for _ in seqs]
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        order = sorted((i for i in range(len(seqs)) if tails[i] > 0), key=lambda i: tails[i])
+        start = 0
+        while start < len(order):
+            end = start + 1  # rows are sorted by tail, so the last row sets the window
+            while (
+                end < len(order)
+                and end - start < self.score_batch_size
+                and (end + 1 - start) * (tails[order[end]] + 1) * vocab <= LOGITS_BUDGET
+            ):
+                end += 1
+            chunk = order[start:end]
+            tail = tails[chunk[-1]]
+            with torch.inference_mode():
+                ids, mask = self._left_pad([seqs[i] for i in chunk])
+                logits = self.model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+                    logits_to_keep=tail + 1,
+                ).logits
+                # Column t predicts token t + 1, so the last ``tail`` tokens are predicted by
+                # every kept column but the last.
+                lp = logits[:, :-1].float().log_softmax(-1)
+                lp = lp.gather(-1, ids[:, -tail:, None])[..., 0].cpu()
+            for row, i in enumerate(chunk):
+                out[i] = lp[row, tail - tails[i] :].tolist()
+            start = end
+        return out
+
+
+def _default_dtype(device: torch.device) -> torch.dtype:
+    import torch
+
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _pick(logits: torch.Tensor, params: SamplingParams, generator: Any) -> torch.Tensor:
+    """Next token per row: argmax, or a temperature / nucleus (top-p) sample."""
+    import torch
+
+    if params.temperature <= 0:
+        return logits.argmax(-1)
+    probs = (logits / params.temperature).softmax(-1)
+    if params.top_p < 1:
+        sorted_probs, index = probs.sort(-1, descending=True)
+        # Drop a token once the tokens ranked above it already hold top_p of the mass, so the
+        # most likely token always survives.
+        dropped = sorted_probs.cumsum(-1) - sorted_probs >= params.top_p
+        probs = torch.zeros_like(probs).scatter(-1, index, sorted_probs.masked_fill(dropped, 0))
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+def _stop_at(text: str, stop: Sequence[str]) -> int | None:
+    """Index of the earliest stop string in ``text``, if any."""
+    hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return min(hits) if hits else None

@@ -1,0 +1,173 @@
+"""The LOGO turtle DSL, the rasterizer and the judge (all in-process, no sandbox)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from societygym.envs.programs.logo import judge, render
+from societygym.envs.programs.logo.dsl import (
+    DRAWING_NAME,
+    BudgetExceeded,
+    dsl_namespace,
+    run_program,
+)
+
+
+def final_state(source: str) -> tuple:
+    namespace = dsl_namespace()
+    exec(source, namespace)
+    x, y = namespace["position"]()
+    return round(x, 9), round(y, 9), round(namespace["heading"](), 9), namespace["isdown"]()
+
+
+def picture(source: str) -> np.ndarray:
+    return render.render(run_program(source))
+
+
+def test_start_state_and_moves() -> None:
+    assert final_state("") == (0.0, 0.0, 0.0, True)
+    assert final_state("forward(3)\nleft(90)\nforward(2)\nright(45)") == (3.0, 2.0, 45.0, True)
+    segments = run_program("forward(3)\npenup()\nforward(1)\npendown()\nteleport(5, 5, 90)")
+    np.testing.assert_allclose(segments, [[0, 0, 3, 0]])
+
+
+def test_namespaces_are_fresh() -> None:
+    first, second = dsl_namespace(), dsl_namespace()
+    first["forward"](5)
+    assert len(first[DRAWING_NAME]()) == 1 and len(second[DRAWING_NAME]()) == 0
+
+
+EMBED_FORMS = {
+    "callable": "def arm():\n    forward(4)\n    left(30)\n    penup()\nembed(arm)",
+    "lambda": "embed(lambda: forward(4))",
+    "string": 'n = 4\nembed("""forward(n)\nleft(30)\npenup()""", locals())',
+    "context manager": "with saved_state():\n    forward(4)\n    left(30)\n    penup()",
+    # ReGAL's exec-with-locals raised NameError: left here (the DSL names were not visible)
+    "string inside a helper": (
+        'def helper(n):\n    embed("""forward(n)\nleft(90)\npenup()""", locals())\nhelper(4)'
+    ),
+}
+
+
+@pytest.mark.parametrize("form", EMBED_FORMS)
+def test_embed_restores_position_heading_and_pen(form: str) -> None:
+    source = "forward(1)\nleft(10)\n" + EMBED_FORMS[form] + "\nforward(1)"
+    x, y, heading, down = final_state(source)
+    assert heading == 10.0 and down
+    assert (x, y) == pytest.approx((1 + np.cos(np.radians(10)), np.sin(np.radians(10))))
+    assert len(run_program(source)) == 3  # the embedded stroke was drawn
+
+
+def test_embed_restores_after_an_exception_and_does_not_leak_names() -> None:
+    namespace = dsl_namespace()
+    source = (
+        "try:\n    with saved_state():\n        forward(5)\n        1 / 0\n"
+        "except ZeroDivisionError:\n    pass"
+    )
+    exec(source, namespace)
+    assert namespace["position"]() == (0.0, 0.0)
+    exec('embed("secret = 1", locals())', namespace)
+    assert "secret" not in namespace
+
+
+def test_string_embed_gets_no_escape_hatch() -> None:
+    """Code text runs with the DSL and a few builtins, checked like a sandboxed program."""
+    assert len(run_program('embed("forward(2)")')) == 1
+    with pytest.raises(ImportError):
+        run_program('embed("import os", {})')
+    with pytest.raises(PermissionError, match="__bases__"):
+        run_program('embed("().__class__.__bases__", {})')
+
+
+def test_regal_program_runs_unchanged() -> None:
+    regal = (
+        'for i in range(4):\n    embed("""for j in range(4):\n    forward(2*i)\n    left(90.0)""",'
+        " locals())"
+    )
+    ours = (
+        "for j in range(4):\n    with saved_state():\n        for i in range(4):\n"
+        "            forward(2 * j)\n            left(90)"
+    )
+    assert np.array_equal(picture(regal), picture(ours))
+
+
+def test_bad_arguments_raise_clear_errors() -> None:
+    with pytest.raises(TypeError, match="forward"):
+        run_program("forward('3')")
+    with pytest.raises(ValueError, match="finite"):
+        run_program("left(float('nan'))")
+    with pytest.raises(TypeError, match="embed"):
+        run_program("embed(3)")
+
+
+@pytest.mark.parametrize("loop", ["while True:\n    forward(1)", "while True:\n    penup()"])
+def test_budget_stops_endless_loops(loop: str) -> None:
+    with pytest.raises(BudgetExceeded, match="segment budget exceeded"):
+        run_program(loop, max_commands=1000)
+
+
+def test_budget_stays_exhausted_when_the_program_catches_it() -> None:
+    source = "try:\n    while True:\n        forward(1)\nexcept RuntimeError:\n    pass\nforward(1)"
+    with pytest.raises(BudgetExceeded):
+        run_program(source, max_commands=100)
+
+
+def test_render_is_deterministic_and_geometric() -> None:
+    source = "for i in range(HALF_INF):\n    forward(EPS_DIST * 2)\n    left(EPS_ANGLE)"
+    assert picture(source).tobytes() == picture(source).tobytes()
+    # a line drawn in pieces covers the same pixels as one stroke
+    assert np.array_equal(picture("forward(10)"), picture("forward(4)\nforward(6)"))
+    image = picture("forward(10)")
+    assert image.dtype == np.uint8 and image.shape == (render.RESOLUTION, render.RESOLUTION)
+    assert set(np.unique(image)) == {render.INK, render.PAPER}
+
+
+def test_render_orientation() -> None:
+    half = render.RESOLUTION // 2
+    rows, cols = np.nonzero(picture("left(90)\nforward(20)") == render.INK)
+    assert rows.max() <= half and cols.min() >= half - 2  # up is up
+    rows, cols = np.nonzero(picture("forward(20)") == render.INK)
+    assert cols.max() > half + 90 and abs(rows.mean() - half) < 2  # east is right
+
+
+def test_drawing_off_canvas_is_clipped_and_flagged() -> None:
+    segments = run_program("forward(80)")
+    assert render.out_of_canvas(segments)
+    assert not render.out_of_canvas(run_program("forward(50)"))
+    image = render.render(segments)
+    assert image[:, -1].min() == render.INK  # drawn up to the border, nothing wraps around
+    assert render.render(run_program("penup()\nforward(80)\npendown()\nforward(5)")).min() == 255
+
+
+def test_judge_rule() -> None:
+    target = picture("for i in range(4):\n    forward(4)\n    left(90)")
+    verdict = judge.judge(target.copy(), target)
+    assert verdict.correct and verdict.overlap == verdict.iou == 1.0
+    blank = np.full_like(target, 255)
+    assert judge.judge(blank, target) == judge.Verdict(False, 0.0, 0.0)
+    assert judge.overlap(blank, blank) == 1.0
+    # ReGAL's rule on gray images: equal pixels among the union of non-white pixels
+    a = np.array([[255, 0, 100, 255]], dtype=np.uint8)
+    b = np.array([[255, 0, 120, 0]], dtype=np.uint8)
+    assert judge.overlap(a, b) == pytest.approx(1 / 3)
+    assert judge.iou(a, b) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="shapes"):
+        judge.overlap(a, target)
+
+
+def test_judge_threshold_is_configurable() -> None:
+    target = picture("forward(20)")
+    longer = picture("forward(20.5)")
+    score = judge.judge(longer, target).overlap
+    assert 0.9 < score < 1.0
+    assert judge.judge(longer, target, threshold=score).correct
+    assert not judge.judge(longer, target, threshold=1.0).correct
+
+
+def test_side_by_side_panel() -> None:
+    target = picture("forward(10)")
+    panel = render.side_by_side(target, picture("left(90)\nforward(10)"))
+    assert panel.shape == (render.RESOLUTION, 2 * render.RESOLUTION + 8, 3)
+    assert panel.dtype == np.uint8
+    assert render.side_by_side(target, None)[:, render.RESOLUTION + 8 :].min() == 255
