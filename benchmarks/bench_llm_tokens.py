@@ -1,9 +1,10 @@
-"""Embedded-model decoding throughput: eight prompts one at a time vs as one batch of 8.
+"""Embedded-model decoding throughput: one prompt vs a batch of 8 prompts.
 
-Greedy with ``ignore_eos``, so every row decodes exactly ``MAX_TOKENS`` tokens and both runs
-do the same work. Also reports the one-time GGUF conversion (0 when already cached), the load
-time, torch's thread count and the load average, since other busy processes on a 2-core
-machine slow multi-threaded torch down a lot. One JSON line.
+Greedy with ``ignore_eos``, so every row decodes exactly ``MAX_TOKENS`` tokens. Each is timed
+``ROUNDS`` times and the best kept, which damps the effect of other processes: on a 2-core
+machine any other busy process slows multi-threaded torch down several-fold, so the load
+average is reported too, with the one-time GGUF conversion (0 when already cached), the load
+time and torch's thread count. One JSON line.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from societygym.llm import embedded_model_dir, load_embedded_llm
 
 MAX_TOKENS = 32
+ROUNDS = 3
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France?"}],
     [{"role": "user", "content": "Write a haiku about the sea."}],
@@ -27,32 +29,38 @@ PROMPTS = [
 ]
 
 
-def timed(fn):
+def seconds(fn, *args):
     start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
+    fn(*args)
+    return time.perf_counter() - start
 
 
 def main() -> None:
     import torch
 
-    _, convert_s = timed(embedded_model_dir)
-    llm, load_s = timed(load_embedded_llm)
+    convert_s = seconds(embedded_model_dir)
+    start = time.perf_counter()
+    llm = load_embedded_llm()
+    load_s = time.perf_counter() - start
+
+    def decode(prompts):
+        llm.generate(prompts, max_tokens=MAX_TOKENS, ignore_eos=True)
+
     llm.generate(PROMPTS[:2], max_tokens=4)  # warm up kernels and the allocator
-    tokens = MAX_TOKENS * len(PROMPTS)
-    _, single_s = timed(
-        lambda: [llm.generate([p], max_tokens=MAX_TOKENS, ignore_eos=True) for p in PROMPTS]
-    )
-    _, batch_s = timed(lambda: llm.generate(PROMPTS, max_tokens=MAX_TOKENS, ignore_eos=True))
+    single_s = min(seconds(decode, [PROMPTS[i % len(PROMPTS)]]) for i in range(ROUNDS))
+    batch_s = min(seconds(decode, PROMPTS) for _ in range(ROUNDS))
+    single = MAX_TOKENS / single_s
+    batched = MAX_TOKENS * len(PROMPTS) / batch_s
     result = {
         "benchmark": "embedded_llm_tokens",
         "model": llm.name,
         "max_tokens": MAX_TOKENS,
+        "rounds": ROUNDS,
         "convert_s": round(convert_s, 2),
         "load_s": round(load_s, 2),
-        "tok_per_s_single": round(tokens / single_s, 1),
-        "tok_per_s_batch8": round(tokens / batch_s, 1),
-        "batch8_over_single": round(single_s / batch_s, 2),
+        "tok_per_s_single": round(single, 1),
+        "tok_per_s_batch8": round(batched, 1),
+        "batch8_over_single": round(batched / single, 2),
         "target_ratio": 3.0,
         "torch_threads": torch.get_num_threads(),
         "load_avg_1m": round(os.getloadavg()[0], 2),

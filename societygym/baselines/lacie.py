@@ -134,7 +134,9 @@ def build_dpo_pairs(
     """LACIE's preference pairs from judged records (see :func:`judge`).
 
     - A sample is accepted when p(accept) > ``threshold``; ``"median"`` takes the median p
-      over all ``records``, which cancels the listener's bias towards saying yes.
+      over all ``records``, which cancels the listener's bias towards saying yes. (With a
+      listener of few distinct outputs, such as the lexical one, samples that sit exactly
+      on the median count as rejected.)
     - Its outcome (TA/TR/FR/FA) scores ``utilities`` (LACIE: TA = TR = +1, FR = -0.5,
       FA = -1). Abstentions and samples with nothing but the mask left are dropped.
     - Every unordered pair of a question's samples whose p differ by at least ``min_gap`` and

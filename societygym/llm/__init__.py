@@ -54,16 +54,25 @@ SPECS = (
 )
 
 
-def load_llm(spec: str | LLM = "embedded", **kwargs: Any) -> LLM:
+_SHARED: dict[str, LLM] = {}
+
+
+def load_llm(spec: str | LLM = "embedded", *, shared: bool = True, **kwargs: Any) -> LLM:
     """An LLM from a spec string (see ``SPECS``); an LLM object is returned as it is.
 
     ``kwargs`` go to the backend's constructor (``TransformersLLM`` or ``OpenAICompatibleLLM``).
-    For OpenAI specs the API key defaults to ``$OPENAI_API_KEY``.
+    For OpenAI specs the API key defaults to ``$OPENAI_API_KEY``. Without kwargs, one instance
+    per spec is shared in the process (``shared=False`` for a private one), so eight envs
+    with an LLM listener hold one copy of the model, not eight.
     """
     if not isinstance(spec, str):
         if kwargs:
             raise TypeError("load_llm got keyword arguments along with an LLM object")
         return spec
+    if shared and not kwargs:
+        if spec not in _SHARED:
+            _SHARED[spec] = load_llm(spec, shared=False)
+        return _SHARED[spec]
     kind, _, arg = spec.partition(":")
     if spec == "embedded":
         return load_embedded_llm(**kwargs)

@@ -34,6 +34,7 @@ def cached_model_dir(name: str, build: Callable[[Path], object]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent))
     try:
         build(tmp)
+        tmp.chmod(0o755)  # mkdtemp makes it private; the model is not
         try:
             os.rename(tmp, final)
         except OSError:

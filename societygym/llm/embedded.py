@@ -62,8 +62,6 @@ def embedded_model_dir() -> Path:
 
 
 def load_embedded_llm(**kwargs: Any) -> TransformersLLM:
-    """The embedded model as a ``TransformersLLM``; ``kwargs`` override fp32 on CPU."""
-    kwargs.setdefault("device", "cpu")
-    kwargs.setdefault("dtype", "float32")
+    """The embedded model as a ``TransformersLLM`` (fp32 on CPU, bf16 on a GPU)."""
     kwargs.setdefault("name", f"embedded:{MODEL_NAME}")
     return TransformersLLM(embedded_model_dir(), **kwargs)

@@ -54,6 +54,9 @@ class TransformersLLM(BaseLLM):
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # per-load bars drown env progress output
 
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype)
@@ -242,22 +245,59 @@ class TransformersLLM(BaseLLM):
     ) -> list[list[float]]:
         # The continuation is tokenized on its own and appended, so its tokens are exactly the
         # ones scored whatever the tokenizer would merge across the boundary.
-        seqs, tails, owners = [], [], []
-        for i, (prompt, conts) in enumerate(zip(prompts, continuations_per_prompt, strict=True)):
-            context = self.encode(prompt) or self.start_ids
-            for cont in conts:
-                cont_ids = self.tokenizer(cont, add_special_tokens=False).input_ids
-                seqs.append(context + cont_ids)
-                tails.append(len(cont_ids))
-                owners.append(i)
+        contexts = [self.encode(prompt) or self.start_ids for prompt in prompts]
+        cont_ids = [
+            [self.tokenizer(cont, add_special_tokens=False).input_ids for cont in conts]
+            for conts in continuations_per_prompt
+        ]
+        if len(cont_ids) != len(contexts):
+            raise ValueError("score_batch needs one list of continuations per prompt")
+        # Prompts whose continuations are all one token (a listener's yes/no) need one forward
+        # pass of the prompt alone, not one per continuation.
+        single = [i for i, ids in enumerate(cont_ids) if ids and all(len(c) == 1 for c in ids)]
         scores: list[list[float]] = [[] for _ in prompts]
-        counts = [0] * len(prompts)
+        picks = [[c[0] for c in cont_ids[i]] for i in single]
+        next_token = self._next_token_logprobs([contexts[i] for i in single], picks)
+        for i, logprobs in zip(single, next_token, strict=True):
+            scores[i] = logprobs
+            # counted as prompt + continuation per continuation, as the other path and servers do
+            self.usage.add(len(cont_ids[i]) * (len(contexts[i]) + 1))
+        multi = sorted(set(range(len(prompts))) - set(single))
+        seqs, tails, owners = [], [], []
+        for i in multi:
+            for ids in cont_ids[i]:
+                seqs.append(contexts[i] + ids)
+                tails.append(len(ids))
+                owners.append(i)
+        counts = dict.fromkeys(multi, 0)
         for owner, seq, lps in zip(owners, seqs, self._tail_logprobs(seqs, tails), strict=True):
             scores[owner].append(math.fsum(lps))
             counts[owner] += len(seq)
-        for count in counts:
+        for count in counts.values():
             self.usage.add(count)
         return scores
+
+    def _next_token_logprobs(
+        self, contexts: list[list[int]], token_ids: list[list[int]]
+    ) -> list[list[float]]:
+        """Log-probabilities of the given next tokens after each context."""
+        import torch
+
+        out: list[list[float]] = []
+        for start in range(0, len(contexts), self.score_batch_size):
+            end = start + self.score_batch_size
+            with torch.inference_mode():
+                ids, mask = self._left_pad(contexts[start:end])
+                logits = self.model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+                    logits_to_keep=1,
+                ).logits
+                logprobs = logits[:, -1].float().log_softmax(-1)
+                for row, wanted in enumerate(token_ids[start:end]):
+                    out.append(logprobs[row, wanted].tolist())
+        return out
 
     def token_logprobs(self, texts: Sequence[str]) -> list[TokenLogprobs]:
         """Tokens, start offsets and log-probs of every token of each text (for echo)."""

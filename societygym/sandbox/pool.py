@@ -107,7 +107,9 @@ class _ServerConnection:
         self._lock = threading.Lock()  # guards _pending and alive
         # Separate, so the reader thread never waits for a sender blocked on a full socket.
         self._send_lock = threading.Lock()
-        self._send({"sys_path": list(sys.path), "workers": workers, "preload": list(preload)})
+        # Absolute paths: workers run in their scratch directory, where '' would point.
+        sys_path = [os.path.abspath(entry) for entry in sys.path]
+        self._send({"sys_path": sys_path, "workers": workers, "preload": list(preload)})
         self._reader = threading.Thread(target=self._read_loop, name="sandbox-reader", daemon=True)
         self._reader.start()
         self._finalizer = weakref.finalize(self, _stop_server, self.process, ours, self.owner_pid)

@@ -143,32 +143,53 @@ def listener_prompt(question: str, utterance: str) -> str:
     )
 
 
-class LLMListener:
-    """LACIE's listener: P(yes) / (P(yes) + P(no)) after the few-shot prompt.
+def listener_messages(question: str, utterance: str) -> list[dict[str, str]]:
+    """The chat form for instruction-tuned models: the instructions, then the one case.
 
-    Capitalisation variants of yes/no are pooled (log-sum-exp), which makes small models
-    less sensitive to which spelling they prefer.
+    With the embedded 135M model the few-shot examples drown the cue (every p ends up near
+    0.06), so the chat form carries none.
+    """
+    return [
+        {"role": "system", "content": LISTENER_INSTRUCTIONS},
+        {
+            "role": "user",
+            "content": f"Question: {question}\nAnswer: {utterance}\nDo you accept the answer?",
+        },
+    ]
+
+
+class LLMListener:
+    """LACIE's listener: P(yes) / (P(yes) + P(no)) after the listener prompt.
+
+    ``chat=False`` is LACIE's plain-text few-shot prompt (it scored a base model);
+    ``chat=True`` uses the model's chat template (instruction-tuned models). The default picks
+    chat when the backend has a chat template. Capitalisation variants of yes/no are pooled
+    (log-sum-exp), which makes small models less sensitive to which spelling they prefer.
     """
 
-    yes = (" yes", " Yes")
-    no = (" no", " No")
-
-    def __init__(self, llm: LLM | str = "embedded", max_utterance_chars: int = 2000) -> None:
+    def __init__(
+        self, llm: LLM | str = "embedded", chat: bool | None = None, max_utterance_chars: int = 2000
+    ) -> None:
         if isinstance(llm, str):
             from societygym.llm import load_llm
 
             llm = load_llm(llm)
         self.llm = llm
+        if chat is None:
+            chat = bool(getattr(getattr(llm, "tokenizer", None), "chat_template", None))
+        self.chat = chat
         self.max_utterance_chars = max_utterance_chars
 
     def p_accept_batch(self, questions: Sequence[str], utterances: Sequence[str]) -> list[float]:
+        render = listener_messages if self.chat else listener_prompt
+        space = "" if self.chat else " "  # the text prompt ends in "Response:"
         prompts = [
-            listener_prompt(q, u[: self.max_utterance_chars])
+            render(q, u[: self.max_utterance_chars])
             for q, u in zip(questions, utterances, strict=True)
         ]
-        candidates = [*self.yes, *self.no]
-        scores = self.llm.score_batch(prompts, [candidates] * len(prompts))
-        return [_p_first_group(s, len(self.yes)) for s in scores]
+        yes, no = [space + w for w in ("yes", "Yes")], [space + w for w in ("no", "No")]
+        scores = self.llm.score_batch(prompts, [[*yes, *no]] * len(prompts))
+        return [_p_first_group(s, len(yes)) for s in scores]
 
     def p_accept(self, question: str, utterance: str) -> float:
         return self.p_accept_batch([question], [utterance])[0]

@@ -1,0 +1,93 @@
+"""The plug-in interface every teaching domain implements (math here; VQA, code, tool use later).
+
+A domain owns its data and its judgement: the frozen validation and test splits, the skill
+labels, how a student's reply is graded, which training examples are well-formed, and a
+procedural data-generation engine where it has one. The envs, the student trainer and the
+teachers only ever talk to this interface, so a new domain is a new subclass, not a new env.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cached_property
+
+import numpy as np
+
+from societygym.envs.dataenv.records import Example, TaskItem, question_key
+
+SPLITS = ("validation", "test")
+MAX_FIELD_LENGTH = 4000  # characters in one instruction or response
+
+
+class Domain(ABC):
+    """A source of evaluation tasks plus the rules for grading and for training data."""
+
+    name: str = "domain"
+    #: tokens the student may generate when answering one question
+    max_new_tokens: int = 16
+
+    @property
+    @abstractmethod
+    def skills(self) -> tuple[str, ...]:
+        """Skill labels, in a fixed order (the order of per-skill vectors in observations)."""
+
+    @abstractmethod
+    def load_split(self, split: str) -> list[TaskItem]:
+        """The frozen items of ``split`` (one of ``SPLITS``)."""
+
+    @abstractmethod
+    def is_correct(self, prediction: str, item: TaskItem) -> bool:
+        """Whether the student's reply answers ``item``."""
+
+    def describe_skill(self, skill: str) -> str:
+        """One line telling a teacher what ``skill`` covers."""
+        return skill.replace("_", " ")
+
+    def check_example(self, example: Example) -> str | None:
+        """Why a training example is unusable, or None. Subclasses add domain rules."""
+        if not example.instruction.strip():
+            return "empty instruction"
+        if not example.response.strip():
+            return "empty response"
+        if max(len(example.instruction), len(example.response)) > MAX_FIELD_LENGTH:
+            return f"a field exceeds {MAX_FIELD_LENGTH} characters"
+        if example.skill is not None and example.skill not in self.skills:
+            return f"unknown skill {example.skill!r}"
+        return None
+
+    def verify(self, example: Example) -> bool | None:
+        """Whether a generated example's response is right; None where no checker exists."""
+        return None
+
+    def generate(self, skill: str, count: int, rng: np.random.Generator) -> list[Example]:
+        """``count`` examples of ``skill`` with answers correct by construction.
+
+        Never returns a question of the validation or test split.
+        """
+        raise NotImplementedError(f"the {self.name} domain has no procedural generator")
+
+    @property
+    def has_generator(self) -> bool:
+        return type(self).generate is not Domain.generate
+
+    # --- shared helpers ---------------------------------------------------------------------
+
+    @cached_property
+    def held_out_keys(self) -> frozenset[str]:
+        """Question hashes of both evaluation splits, which training data must avoid."""
+        return frozenset(question_key(i.question) for s in SPLITS for i in self.load_split(s))
+
+    def split(self, split: str, per_skill: int | None = None) -> list[TaskItem]:
+        """``split``, optionally only its first ``per_skill`` items of each skill."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        items = self.load_split(split)
+        if per_skill is None:
+            return items
+        taken: dict[str, int] = {}
+        kept = []
+        for item in items:
+            if taken.get(item.skill, 0) < per_skill:
+                taken[item.skill] = taken.get(item.skill, 0) + 1
+                kept.append(item)
+        return kept

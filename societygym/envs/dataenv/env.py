@@ -1,0 +1,322 @@
+"""The machinery shared by the three teaching env kinds (open-ended, skill-list, skill-tree).
+
+One episode: ``reset`` restores the student to its base weights and evaluates it on the
+frozen validation split; every ``step`` turns the action into training examples (rejecting
+malformed ones with reasons), trains the student on them, re-evaluates, and pays the change
+in validation accuracy. The held-out test split is evaluated once, when the budget runs out,
+and only reported in ``info``. Subclasses decide what the observation shows and how an action
+becomes examples.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from societygym.envs.dataenv import checkpoint
+from societygym.envs.dataenv.actions import Parsed, as_items, parse_examples
+from societygym.envs.dataenv.domain import Domain
+from societygym.envs.dataenv.domains import make_domain
+from societygym.envs.dataenv.records import Example, Graded, accuracy, accuracy_by_skill
+from societygym.envs.dataenv.trainer import TrainConfig
+from societygym.spaces import UnicodeText
+
+TRAINING_MODES = ("continue", "retrain")
+MAX_ANSWER_SHOWN = 200
+
+
+def error_record(g: Graded, with_skill: bool) -> dict[str, str]:
+    record = {
+        "question": g.item.question,
+        "student_answer": g.prediction.strip()[:MAX_ANSWER_SHOWN],
+        "gold_answer": g.item.answer,
+    }
+    if with_skill:
+        record["skill"] = g.item.skill
+    return record
+
+
+def make_student(student: Any, finetune: str, train_config: dict | None, seed: int) -> Any:
+    """A student object from a spec string (see ``resolve_model_dir``) or the object itself."""
+    if not isinstance(student, str):
+        return student
+    from societygym.envs.dataenv.students import HFStudent
+
+    return HFStudent(
+        student,
+        finetune=finetune,
+        train_config=TrainConfig(**(train_config or {})),
+        init_seed=seed,
+    )
+
+
+class TeachingEnv(gym.Env):
+    """Base class; see the kinds' docstrings for spaces, reward and info."""
+
+    metadata = {"render_modes": ["ansi"]}
+    kind = "base"
+    show_skills = False
+
+    def __init__(
+        self,
+        domain: str | Domain = "math",
+        student: Any = "embedded",
+        finetune: str = "lora",
+        training: str = "continue",
+        train_config: dict[str, Any] | None = None,
+        max_iterations: int = 3,
+        max_examples: int = 300,
+        max_examples_per_step: int | None = None,
+        val_per_skill: int | None = 20,
+        test_per_skill: int | None = 20,
+        data_cost: float = 0.0,
+        max_errors_shown: int = 20,
+        run_dir: str | Path | None = None,
+        student_seed: int = 0,
+        max_action_length: int = 1_000_000,
+        max_text_length: int = 200_000,
+        render_mode: str | None = None,
+    ) -> None:
+        if training not in TRAINING_MODES:
+            raise ValueError(f"training must be one of {TRAINING_MODES}, got {training!r}")
+        if max_iterations < 1 or max_examples < 1:
+            raise ValueError("max_iterations and max_examples must be >= 1")
+        self.domain = make_domain(domain)
+        self.student = make_student(student, finetune, train_config, student_seed)
+        self.training = training
+        self.max_iterations = int(max_iterations)
+        self.max_examples = int(max_examples)
+        self.max_examples_per_step = int(max_examples_per_step or max_examples)
+        self.validation = self.domain.split("validation", val_per_skill)
+        self.test_items = self.domain.split("test", test_per_skill)
+        self.data_cost = float(data_cost)
+        self.max_errors_shown = int(max_errors_shown)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.max_action_length = int(max_action_length)
+        self.render_mode = render_mode
+        self.skills = self.domain.skills
+        self.observation_space = spaces.Dict(self._observation_spaces(max_text_length))
+        self.action_space = UnicodeText(self.max_action_length)
+        self._running = False
+        self._observation: dict[str, Any] = {}
+
+    # --- spaces and observations -------------------------------------------------------------
+
+    def _observation_spaces(self, max_text_length: int) -> dict[str, spaces.Space]:
+        top = max(self.max_iterations, self.max_examples)
+        return {
+            "text": UnicodeText(max_text_length),
+            "errors": UnicodeText(max_text_length),
+            "accuracy": spaces.Box(0.0, 1.0, (1,), np.float32),
+            # [iterations done, iterations left, examples left]
+            "budget": spaces.Box(0, top, (3,), np.int64),
+        }
+
+    def _extra_observation(self) -> dict[str, Any]:
+        """Fields a kind adds to the observation (JSON-able values)."""
+        return {}
+
+    def _render_text(self, obs: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def _shown_errors(self) -> list[dict[str, str]]:
+        wrong = [g for g in self._graded if not g.correct]
+        shown = min(len(wrong), self.max_errors_shown)
+        picked = self.np_random.choice(len(wrong), size=shown, replace=False) if shown else []
+        return [error_record(wrong[i], self.show_skills) for i in picked]
+
+    def _build_observation(self) -> dict[str, Any]:
+        errors = self._shown_errors()
+        obs = {
+            "accuracy": [accuracy(self._graded)],
+            "budget": [self._iteration, self.max_iterations - self._iteration, self._examples_left],
+            "errors": json.dumps(errors, ensure_ascii=False),
+            **self._extra_observation(),
+        }
+        obs["text"] = self._render_text({**obs, "errors": errors})
+        return obs
+
+    def _as_observation(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """A fresh observation object in the space's types and key order."""
+        out = {}
+        for key, space in self.observation_space.spaces.items():
+            value = stored[key]
+            out[key] = (
+                np.array(value, dtype=space.dtype) if isinstance(space, spaces.Box) else value
+            )
+        return out
+
+    # --- episode -----------------------------------------------------------------------------
+
+    @property
+    def _examples_left(self) -> int:
+        return self.max_examples - self._used
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``options={"resume": True}`` continues the last one saved in
+        ``run_dir`` from its last completed iteration (a fresh episode when there is none)."""
+        super().reset(seed=seed)
+        options = options or {}
+        if options.get("resume") and self.run_dir is not None:
+            folder = checkpoint.latest(self.run_dir)
+            if folder is not None:
+                return self._resume(folder)
+        self.student.reset()
+        self._iteration, self._used = 0, 0
+        self._data: list[list[Example]] = []
+        self._history: list[dict[str, Any]] = []
+        self._extra_reset()
+        self._graded = self._evaluate(self.validation)
+        self._test_report: dict[str, Any] | None = None
+        self._running = True
+        self._history.append(self._summary(reward=0.0, train=None))
+        self._observation = self._build_observation()
+        if self.run_dir is not None:
+            checkpoint.clear(self.run_dir)
+            self._save()
+        info = {"iteration": 0, "validation": self._history[-1]["validation"], "resumed": False}
+        return self._as_observation(self._observation), info
+
+    def step(self, action: Any):
+        if not self._running:
+            raise RuntimeError("the episode is over (or never started): call reset()")
+        budget = min(self._examples_left, self.max_examples_per_step)
+        parsed, info = self._examples_for(action, budget)
+        before = accuracy(self._graded)
+        train_stats = None
+        if parsed.accepted:
+            train_stats = self._train(parsed.accepted)
+            self._graded = self._evaluate(self.validation)
+        self._data.append(parsed.accepted)
+        self._iteration += 1
+        self._used += len(parsed.accepted)
+        reward = accuracy(self._graded) - before - self.data_cost * len(parsed.accepted)
+        truncated = self._iteration >= self.max_iterations or self._examples_left <= 0
+        self._history.append(self._summary(reward, train_stats))
+        info.update(
+            iteration=self._iteration,
+            accepted=len(parsed.accepted),
+            rejected=parsed.rejected,
+            validation=self._history[-1]["validation"],
+            train=train_stats.to_dict() if train_stats else None,
+        )
+        if parsed.error:
+            info["error"] = parsed.error
+        if truncated:
+            self._test_report = self._score(self._evaluate(self.test_items))
+            self._running = False
+            info["test"] = self._test_report
+            info["history"] = [h["validation"]["accuracy"] for h in self._history]
+        self._observation = self._build_observation()
+        if self.run_dir is not None:
+            self._save()
+        return self._as_observation(self._observation), float(reward), False, truncated, info
+
+    def _examples_for(self, action: Any, budget: int) -> tuple[Parsed, dict[str, Any]]:
+        """The examples an action asks to train on, and info entries about them."""
+        try:
+            items = as_items(action, self.max_action_length)
+        except ValueError as error:  # unreadable text: the iteration is spent, nothing trained
+            return Parsed(error=str(error)), {}
+        return parse_examples(items, self.domain, budget, allow_skill=self.show_skills), {}
+
+    def _train(self, examples: Sequence[Example]):
+        seed = int(self.np_random.integers(2**31))
+        if self.training == "retrain":  # the original's behaviour: base model, all data so far
+            self.student.reset()
+            examples = [e for step in self._data for e in step] + list(examples)
+        return self.student.train([(e.instruction, e.response) for e in examples], seed=seed)
+
+    def _evaluate(self, items: Sequence[Any]) -> list[Graded]:
+        replies = self.student.answer([i.question for i in items], self.domain.max_new_tokens)
+        return [
+            Graded(item, reply, self.domain.is_correct(reply, item))
+            for item, reply in zip(items, replies, strict=True)
+        ]
+
+    def _score(self, graded: list[Graded]) -> dict[str, Any]:
+        return {
+            "accuracy": accuracy(graded),
+            "per_skill": accuracy_by_skill(graded, self.skills),
+            "count": len(graded),
+        }
+
+    def _summary(self, reward: float, train: Any) -> dict[str, Any]:
+        return {
+            "iteration": self._iteration,
+            "examples_used": self._used,
+            "reward": reward,
+            "validation": self._score(self._graded),
+            "train": train.to_dict() if train is not None else None,
+        }
+
+    # --- kind-specific state (skill tree) ----------------------------------------------------
+
+    def _extra_reset(self) -> None:
+        """Reset a kind's own episode state."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``_extra_state`` saved."""
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        assert self.run_dir is not None
+        state = {
+            "kind": self.kind,
+            "iteration": self._iteration,
+            "used": self._used,
+            "running": self._running,
+            "data": [[e.to_dict() for e in step] for step in self._data],
+            "history": self._history,
+            "graded": [[g.item.id, g.prediction, g.correct] for g in self._graded],
+            "test": self._test_report,
+            "rng": self.np_random.bit_generator.state,
+            "observation": self._observation,
+            "extra": self._extra_state(),
+        }
+        checkpoint.save(self.run_dir, self._iteration, state, self.student.save)
+
+    def _resume(self, folder: Path):
+        state = checkpoint.load_state(folder)
+        if state["kind"] != self.kind:
+            raise ValueError(f"{folder} holds a {state['kind']} episode, not {self.kind}")
+        by_id = {item.id: item for item in self.validation}
+        self._graded = [Graded(by_id[i], p, c) for i, p, c in state["graded"]]
+        self.student.load(folder)
+        self._iteration, self._used = state["iteration"], state["used"]
+        self._running = state["running"]
+        self._data = [[Example(**e) for e in step] for step in state["data"]]
+        self._history = state["history"]
+        self._test_report = state["test"]
+        self._np_random = np.random.Generator(np.random.PCG64())
+        self._np_random.bit_generator.state = state["rng"]
+        self._load_extra_state(state["extra"])
+        self._observation = state["observation"]
+        info = {
+            "iteration": self._iteration,
+            "validation": self._history[-1]["validation"],
+            "resumed": True,
+        }
+        return self._as_observation(self._observation), info
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return self._observation.get("text", "")
+
+    @staticmethod
+    def parse_llm_action(text: str) -> str:
+        """LLM replies go to the env as text; the env reads the JSON inside."""
+        return text

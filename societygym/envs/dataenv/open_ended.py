@@ -1,0 +1,92 @@
+"""DataEnv-<Domain>-v0: teach a student from its validation errors alone (open-ended)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from societygym.envs.dataenv.env import TeachingEnv
+
+DATA_FORMAT = (
+    'Reply with a JSON list of training examples: [{"instruction": "<question>", '
+    '"response": "<answer>"}, ...].'
+)
+
+
+def budget_line(obs: dict[str, Any]) -> str:
+    done, left, examples = obs["budget"]
+    return (
+        f"Teaching iteration {done} done, {left} left; {examples} training examples left in "
+        f"the budget. Student validation accuracy: {100 * obs['accuracy'][0]:.1f}%."
+    )
+
+
+def error_lines(errors: list[dict[str, str]]) -> list[str]:
+    return [
+        f"- Q: {e['question']}\n  student: {e['student_answer'] or '(empty)'} | "
+        f"correct: {e['gold_answer']}"
+        for e in errors
+    ]
+
+
+class OpenEndedEnv(TeachingEnv):
+    """Write training data for a student model, seeing only the questions it gets wrong.
+
+    Each step trains a real student (a Hugging Face causal LM, LoRA or full fine-tune) on the
+    accepted examples, then re-evaluates it on a frozen validation split (DataEnvGym's
+    open-ended environment, as a Gymnasium env).
+
+    ## Observation (``Dict``)
+    ``text``: everything below rendered for an LLM teacher. ``errors``: JSON list of up to
+    ``max_errors_shown`` validation errors ``{question, student_answer, gold_answer}``, a
+    random (seeded) sample when there are more. ``accuracy``: validation accuracy (``Box``
+    shape (1,)). ``budget``: ``[iterations done, iterations left, examples left]``.
+
+    ## Action
+    A list of ``{"instruction", "response"}`` mappings, or the same as JSON text (also inside
+    other text, or as ``{"examples": [...]}``). A ``skill`` key is allowed and ignored.
+    Non-text, non-list actions raise ``TypeError``. Examples are rejected, each with its
+    reason in ``info["rejected"]``, when malformed, empty, over-long, failing the domain's
+    rules, copying a validation or test question, or beyond the example budget. Unreadable
+    text rejects the whole action (``info["error"]``): the iteration is spent, nothing trained.
+
+    ## Reward
+    Validation accuracy after the step minus before it, minus ``data_cost`` per accepted
+    example. Rewards over an episode sum to the total gain (less data costs).
+
+    ## Episode end
+    Never terminates; truncates after ``max_iterations`` steps or when ``max_examples``
+    examples have been accepted. The test split is evaluated then, once, and reported in
+    ``info["test"]`` (accuracy, per-skill accuracy); it never reaches the observation.
+
+    ## Info
+    ``iteration``, ``accepted``, ``rejected`` (``[{index, reason, example}]``),
+    ``validation`` (accuracy, per_skill, count), ``train`` (examples, optimizer steps, tokens,
+    seconds, tokens/s, first/last loss; None when nothing was trained), ``error``, and at the
+    end ``test`` and ``history`` (validation accuracy per iteration).
+
+    ## Arguments
+    ``domain`` (``"math"``), ``student`` (``"embedded"`` SmolLM2-135M-Instruct, ``"tiny"``,
+    ``"hf:<dir>"`` or a student object), ``finetune`` (``"lora"``/``"full"``), ``training``
+    (``"continue"``: keep training the current student on the new data; ``"retrain"``: start
+    from the base model and train on all data so far, as the original did), ``train_config``
+    (``TrainConfig`` fields), budgets, ``val_per_skill``/``test_per_skill`` (prefix of the
+    frozen splits), ``run_dir`` (checkpoint every iteration; ``reset(options={"resume":
+    True})`` continues a killed episode from its last completed iteration).
+
+    ## Version history
+    v0: first release.
+    """
+
+    kind = "open-ended"
+    agent_prompt = "You are teaching a small student model.\n{observation}"
+
+    def _render_text(self, obs: dict[str, Any]) -> str:
+        errors = obs["errors"]
+        lines = [budget_line(obs), ""]
+        if errors:
+            lines.append(f"Validation questions the student got wrong ({len(errors)} shown):")
+            lines += error_lines(errors)
+        else:
+            lines.append("The student answered every validation question correctly.")
+        lines += ["", DATA_FORMAT]
+        return "\n".join(lines)
