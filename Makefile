@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 demo: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/societygym run Trivia-Calibration-v0 --agent llm \
-		--env-arg listener=llm --env-arg threshold=0.3 --episodes $(DEMO_EPISODES) --batch-size 8 --out runs/demo
+		--env-arg listener=llm --env-arg threshold=0.5 --episodes $(DEMO_EPISODES) --batch-size 8 --out runs/demo
 	@echo "reliability diagram: runs/demo/reliability.png"
 
 test: install

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 
@@ -35,12 +36,13 @@ def trl_tokens_per_second(student, pairs, config) -> tuple[float, int]:
         for i, r in pairs
     ]
     cuda = torch.cuda.is_available()
+    steps = math.ceil(len(rows) / config.batch_size) * config.epochs
     args = SFTConfig(
         output_dir="/tmp/bench-trl",
         per_device_train_batch_size=config.batch_size,
         num_train_epochs=config.epochs,
         learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio,
+        warmup_steps=math.ceil(config.warmup_ratio * steps),
         lr_scheduler_type="linear",
         max_length=config.max_length,
         bf16=cuda,

@@ -271,6 +271,6 @@ def test_teachers(domain) -> None:
         policy.reset()
         obs, info = tree_env.reset(seed=0)
         for _ in range(3):
-            obs, _, _, truncated, info = tree_env.step(policy.act(obs, info))
+            obs, _, _, _, info = tree_env.step(policy.act(obs, info))
             assert not info["rejected_actions"]
         assert info["test"]["accuracy"] > 0

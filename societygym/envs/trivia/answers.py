@@ -7,6 +7,7 @@ two relaxations applied identically to answers and aliases: accents are folded
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -38,6 +39,8 @@ _ARTICLES = frozenset({"a", "an", "the"})
 
 def _fold(text: str) -> str:
     """Case-fold and drop combining marks, so neither case nor accents decide correctness."""
+    if text.isascii():  # no marks to drop, and ASCII case-folding is lowercasing
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -59,6 +62,7 @@ def _tokens(text: str) -> list[str]:
     return [t for t in joined if t not in _ARTICLES]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # aliases are normalised again on every episode
 def normalize_answer(text: str) -> str:
     """TriviaQA-style normal form: case-folded, accents dropped, apostrophes removed, other
     punctuation and ``_`` as spaces, single-letter runs joined, articles dropped, whitespace
@@ -508,6 +512,7 @@ def _token_pattern(token: str) -> str:
 _GAP = rf"[\W_]+(?:(?:{'|'.join(map(_token_pattern, sorted(_ARTICLES)))})[\W_]+)*"
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _alias_pattern(alias: str) -> re.Pattern[str] | None:
     tokens = _tokens(alias)
     if not tokens:
