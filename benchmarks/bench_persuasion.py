@@ -1,7 +1,11 @@
 """Persuasion throughput: ``Persuasion-v0`` steps per second with two scripted debaters, and
-PBT dialogue-tree turns generated per second, with a deterministic LLM double (the builder's
-own overhead: prompts, extraction, bookkeeping) and with the embedded SmolLM2 (one batched
-call per tree level). One JSON line.
+PBT dialogue-tree turns generated per second with ``ScriptedRoleLLM`` (a deterministic
+model-free double, so this is the builder's own overhead: prompts, extraction, bookkeeping)
+and with the embedded SmolLM2 (one batched call per tree level). One JSON line.
+
+The embedded model runs on one torch thread: with two threads on a busy 2-core machine the
+threads spin against other processes and decoding got 5-15x slower (12 prompts x 16 tokens:
+175 s with two threads, 12 s with one, at load average 9).
 """
 
 from __future__ import annotations
@@ -11,37 +15,9 @@ import os
 import time
 
 from societygym.baselines.persuasion_trees import TreeConfig, build_trees, count_nodes
-from societygym.envs.persuasion.debaters import ScriptedDebater
+from societygym.envs.persuasion.debaters import ScriptedDebater, ScriptedRoleLLM
 from societygym.envs.persuasion.parallel_env import PersuasionEnv
-from societygym.envs.persuasion.prompts import ROLES
 from societygym.envs.trivia.data import load_embedded
-from societygym.llm.base import Generation, Usage
-
-
-class TemplateLLM:
-    """A deterministic LLM double: persuaders state the gold answer, the resistant role a
-    wrong one, the acceptant role gives in once it has heard the other side."""
-
-    name = "template"
-
-    def __init__(self, items) -> None:
-        self.usage = Usage()
-        self.beliefs = {it.question: (it.answers[0], it.distractors[0]) for it in items}
-
-    def generate(self, prompts, **kwargs):
-        out = []
-        for messages in prompts:
-            first = messages[0]["content"]
-            gold, wrong = self.beliefs[first.rsplit("Question: ", 1)[1]]
-            role = next((r for r, text in ROLES.items() if text and text in first), "standard")
-            if role == "acceptant" and len(messages) > 1:
-                text = "You're right, I was wrong."
-            elif role in ("acceptant", "resistant"):
-                text = f"I'm sure it is {wrong}; I remember it well."
-            else:
-                text = f"The answer is {gold}. Every source I know agrees."
-            out.append([Generation(text)])
-        return out
 
 
 def env_steps_per_second(steps: int) -> float:
@@ -68,9 +44,12 @@ def main() -> None:
 
     from societygym.llm import load_embedded_llm
 
+    torch.set_num_threads(1)
     items = load_embedded("train")
     env_steps_per_second(200)  # warm caches
-    double_turns, double_s = tree_turns_per_second(items[:200], TemplateLLM(items), TreeConfig())
+    double_turns, double_s = tree_turns_per_second(
+        items[:200], ScriptedRoleLLM(items), TreeConfig()
+    )
     start = time.perf_counter()
     llm = load_embedded_llm()
     load_s = time.perf_counter() - start

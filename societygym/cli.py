@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from societygym.agents import load_agent, parse_kv
 from societygym.registry import ENTRIES, entry
 
@@ -57,7 +59,11 @@ def cmd_play(args: argparse.Namespace) -> int:
                 done = terminated or truncated
                 shown = {k: v for k, v in info.items() if _short(v)}
                 print(f"\nreward {reward:+.2f}  {shown}")
-            print(f"\n{observation}\nEpisode {episode} return: {total:+.2f}\n" + "=" * 60)
+                for key, value in info.items():
+                    if isinstance(value, np.ndarray) and value.ndim in (2, 3) and value.size > 64:
+                        print(f"[{key}] saved to {agent.save_image(value)}")
+            agent.show(observation)
+            print(f"Episode {episode} return: {total:+.2f}\n" + "=" * 60)
             episode += 1
     except (EOFError, KeyboardInterrupt):
         print("\nbye")
@@ -65,7 +71,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def _short(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, type(None))) or (
+    return isinstance(value, (bool, int, float, type(None), np.generic)) or (
         isinstance(value, str) and len(value) <= 200
     )
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from societygym.baselines import persuasion_trees as pt
+from societygym.envs.persuasion.debaters import ScriptedRoleLLM
 from societygym.envs.persuasion.dialogue import Dialogue, Turn
 from societygym.envs.persuasion.partners import LLMPartner, PartnerRequest
 from societygym.envs.persuasion.prompts import ROLES, STANDARD
 from societygym.envs.trivia.data import TriviaItem, load_embedded
-from societygym.llm.base import Generation, Usage
 
 A0, A1 = "agent_0", "agent_1"
 PERU = TriviaItem(
@@ -159,30 +159,17 @@ def test_split_drops_trees_without_discussion() -> None:
 # --- building with a deterministic LLM double ---------------------------------------------
 
 
-class RoleDouble:
-    """agent_0's roles argue for the gold answer, agent_1 opens with a wrong one; the
-    acceptant role gives in once it has heard the other side, the resistant one repeats."""
-
-    name = "role-double"
+class RoleDouble(ScriptedRoleLLM):
+    """Records the batches the builder sends: agent_0's roles argue for the gold answer,
+    agent_1 opens with a wrong one and its acceptant role gives in once it has heard."""
 
     def __init__(self, items) -> None:
-        self.usage = Usage()
-        self.beliefs = {it.question: (it.answers[0], it.distractors[0]) for it in items}
+        super().__init__(items)
         self.batches: list[list] = []
 
     def generate(self, prompts, **kwargs):
         self.batches.append(list(prompts))
-        out = []
-        for messages in prompts:
-            first = messages[0]["content"]
-            gold, wrong = self.beliefs[first.rsplit("Question: ", 1)[1]]
-            role = next(r for r, text in ROLES.items() if text and text in first)
-            if role == "acceptant" and len(messages) > 1:
-                out.append([Generation("You're right.")])
-            else:
-                said = wrong if role in ("acceptant", "resistant") else gold
-                out.append([Generation(f"It is {said}.")])
-        return out
+        return super().generate(prompts, **kwargs)
 
 
 def test_build_trees_batches_levels_and_stops_on_agreement() -> None:
@@ -220,7 +207,7 @@ def test_build_stops_a_branch_when_the_openings_agree() -> None:
 def test_cli_build_pairs_show(tmp_path, monkeypatch, capsys) -> None:
     import societygym.llm
 
-    monkeypatch.setattr(societygym.llm, "load_llm", lambda spec: RoleDouble(load_embedded()))
+    monkeypatch.setattr(societygym.llm, "load_llm", lambda spec: ScriptedRoleLLM())
     trees = tmp_path / "trees.jsonl"
     pt.main(["build", "--questions", "4", "--max-depth", "3", "--out", str(trees)])
     assert "4 trees, " in capsys.readouterr().out and len(pt.load_trees(trees)) == 4

@@ -35,24 +35,24 @@ class HumanAgent(BaseAgent):
         self._images = 0
 
     def act(self, observation: Any, info: dict[str, Any]) -> Any:
-        self._show(observation)
+        self.show(observation)
         while True:
             try:
                 return self._read_action()
             except ValueError as error:
                 self._print(f"Invalid action: {error}. Try again.")
 
-    def _show(self, observation: Any) -> None:
+    def show(self, observation: Any) -> None:
         if isinstance(observation, dict):
             for key, value in observation.items():
                 if isinstance(value, np.ndarray) and value.ndim == 3:
-                    self._print(f"[{key}] saved to {self._save_image(value)}")
+                    self._print(f"[{key}] saved to {self.save_image(value)}")
                 else:
                     self._print(f"[{key}]\n{value}")
         else:
             self._print(str(observation))
 
-    def _save_image(self, image: np.ndarray) -> Path:
+    def save_image(self, image: np.ndarray) -> Path:
         from PIL import Image
 
         self.image_dir.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,9 @@ class Domain:
     primitives: frozenset[str] = frozenset()
     probe: ClassVar[str] = ""  # a program that runs and does nothing, to test definitions
 
+    def __init__(self, timeout_s: float = 5.0) -> None:
+        self.timeout_s = timeout_s  # per program run, as the env's ``timeout_s``
+
     @property
     def api(self) -> str:
         """What programs may use, as the env tells its agents."""
@@ -88,9 +91,10 @@ class LogoDomain(Domain):
     description = "drawing pictures with a Python turtle DSL (LOGO)"
     CACHE = 256  # original drawings kept: a 512 x 512 image is 256 KiB
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float = 5.0) -> None:
         from societygym.envs.programs.logo.dsl import dsl_namespace
 
+        super().__init__(timeout_s)
         self.primitives = frozenset(dsl_namespace())
         self._drawings: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()  # checks run on several threads
@@ -113,7 +117,7 @@ class LogoDomain(Domain):
 
         blank = LogoTask(id="regal-check", family="check", query="", program="", split="train")
         try:
-            env = ReGALLogoEnv(tasks=[blank], helpers=helpers)
+            env = ReGALLogoEnv(tasks=[blank], helpers=helpers, timeout_s=self.timeout_s)
         except ValueError as error:
             return None, str(error)
         env.reset(options={"index": 0})
@@ -185,7 +189,7 @@ class DateDomain(Domain):
         task = DateTask(
             id="regal-check", family="check", question="", answer=expected, program=None
         )
-        env = ReGALDateEnv(tasks=[task], helpers=helpers)
+        env = ReGALDateEnv(tasks=[task], helpers=helpers, timeout_s=self.timeout_s)
         env.reset(options={"index": 0})
         info = env.step(program)[-1]
         if "error" in info:
@@ -251,7 +255,7 @@ class TextCraftDomain(Domain):
     def check(self, program: str, helpers: Sequence[str], expected: Any) -> Check:
         from societygym.envs.programs.textcraft.program_env import TextCraftProgramEnv
 
-        env = TextCraftProgramEnv(helpers=helpers)
+        env = TextCraftProgramEnv(helpers=helpers, timeout_s=self.timeout_s)
         env.reset(options={"goal": expected})
         info = env.step(program)[-1]
         if "error" in info:
@@ -270,11 +274,12 @@ class TextCraftDomain(Domain):
 DOMAINS: dict[str, type[Domain]] = {d.name: d for d in (LogoDomain, DateDomain, TextCraftDomain)}
 
 
-def get_domain(name: str) -> Domain:
-    """A domain by name (``logo``, ``date``, ``textcraft``) or by env id (``ReGAL-Date-v0``)."""
+def get_domain(name: str, **kwargs: Any) -> Domain:
+    """A domain by name (``logo``, ``date``, ``textcraft``) or by env id (``ReGAL-Date-v0``);
+    ``kwargs`` (``timeout_s``) go to its constructor."""
     key = name.rpartition(":")[2]
     for domain in DOMAINS.values():
         if key in (domain.name, domain.env_id):
-            return domain()
+            return domain(**kwargs)
     known = ", ".join([*DOMAINS, *(d.env_id for d in DOMAINS.values())])
     raise ValueError(f"unknown ReGAL domain {name!r}; use one of {known}")

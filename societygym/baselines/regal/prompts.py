@@ -203,7 +203,8 @@ def split_functions(code: str) -> tuple[list[str], list[str]]:
             function = "\n".join(lines[first - 1 : node.end_lineno])
             sources.append("\n".join([*filter(None, needed), function]))
         elif not isinstance(node, ast.Import | ast.ImportFrom) and not _is_docstring(node):
-            problems.append(f"dropped a top-level statement on line {node.lineno} of the helpers")
+            statement = lines[node.lineno - 1].strip()[:60]
+            problems.append(f"dropped `{statement}` from the helpers: only functions are kept")
     return sources, problems
 
 

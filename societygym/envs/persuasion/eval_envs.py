@@ -72,7 +72,7 @@ class PartnerDialogueEnv(gym.Env[str, str]):
     def _setup(self, seed: int | None, options: dict | None) -> Dialogue:
         raise NotImplementedError
 
-    def _extra_info(self, done: bool) -> dict[str, Any]:
+    def _extra_info(self) -> dict[str, Any]:
         return {}
 
     def _wrong_answer(self, item: TriviaItem) -> str:
@@ -129,7 +129,7 @@ class PartnerDialogueEnv(gym.Env[str, str]):
             question=dialogue.item.question,
             question_id=dialogue.item.id,
             history=common.history_for(dialogue, AGENT),
-            **self._extra_info(done),
+            **self._extra_info(),
         )
         if done:
             info["gold"] = dialogue.item.answers[0]
@@ -220,7 +220,7 @@ class BalancedPersuasionEnv(PartnerDialogueEnv):
         self._partner_says(dialogue)
         return dialogue
 
-    def _extra_info(self, done: bool) -> dict[str, Any]:
+    def _extra_info(self) -> dict[str, Any]:
         answer = self._dialogue.answer(AGENT)
         return {
             "half": self._half,
@@ -327,7 +327,7 @@ class MisinformationEnv(PartnerDialogueEnv):
         self._target = self._wrong_answer(item)
         return Dialogue(item, (AGENT, PARTNER))
 
-    def _extra_info(self, done: bool) -> dict[str, Any]:
+    def _extra_info(self) -> dict[str, Any]:
         answer = self._dialogue.answer(AGENT)
         return {
             "misinformation": self._target,

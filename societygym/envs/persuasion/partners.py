@@ -125,11 +125,10 @@ class ChallengerPartner:
     def reply_batch(
         self, requests: Sequence[PartnerRequest], rng: np.random.Generator
     ) -> list[Reply]:
-        return [Reply(ASK_FINAL if _turns_of(r) else CHALLENGE, known=True) for r in requests]
-
-
-def _turns_of(request: PartnerRequest) -> int:
-    return sum(t.speaker == request.speaker for t in request.dialogue.turns)
+        return [
+            Reply(ASK_FINAL if r.dialogue.own_answers(r.speaker) else CHALLENGE, known=True)
+            for r in requests
+        ]
 
 
 _OTHER_SPEAKER = re.compile(r"^\s*(?:you|partner|question|user|assistant)\s*:", re.I | re.M)
