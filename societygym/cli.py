@@ -40,10 +40,20 @@ def _make_env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
 def cmd_play(args: argparse.Namespace) -> int:
     from societygym.agents.human import HumanAgent
 
-    spec = entry(args.env_id)
-    if spec.multi_agent:
-        print(f"{args.env_id} is multi-agent; `play` supports single-agent envs for now.")
-        return 2
+    if entry(args.env_id).multi_agent:
+        from societygym.envs.persuasion.rollout import play_against
+
+        partner = load_agent(args.partner, **parse_kv(args.partner_arg))
+        play_against(
+            partner,
+            env_id=args.env_id,
+            human=HumanAgent(multiline=args.multiline),
+            seat=args.seat,
+            episodes=args.episodes,
+            seed=args.seed,
+            env_kwargs=parse_kv(args.env_arg),
+        )
+        return 0
     env = _make_env(args.env_id, parse_kv(args.env_arg))
     agent = HumanAgent(multiline=args.multiline)
     agent.bind(args.env_id, env.action_space, type(env.unwrapped))
@@ -79,12 +89,18 @@ def _short(value: Any) -> bool:
 def cmd_run(args: argparse.Namespace) -> int:
     from societygym.runner import run_episodes
 
-    spec = entry(args.env_id)
-    if spec.multi_agent:
-        print(f"{args.env_id} is multi-agent; `run` supports single-agent envs for now.")
-        return 2
     agent = load_agent(args.agent, **parse_kv(args.agent_arg))
-    summary = run_episodes(
+    run = run_episodes
+    if entry(args.env_id).multi_agent:
+        from societygym.envs.persuasion.rollout import run_parallel_episodes
+
+        run = run_parallel_episodes
+        if args.agent_1:  # a second policy for the second seat
+            agent = {
+                "agent_0": agent,
+                "agent_1": load_agent(args.agent_1, **parse_kv(args.agent_1_arg)),
+            }
+    summary = run(
         args.env_id,
         agent,
         episodes=args.episodes,
@@ -120,12 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--episodes", type=int, default=None)
     play.add_argument("--env-arg", action="append", metavar="KEY=VALUE")
     play.add_argument("--multiline", action="store_true", help="multi-line text actions")
+    play.add_argument("--partner", default="pbt-partner", help="multi-agent: the other side")
+    play.add_argument("--partner-arg", action="append", metavar="KEY=VALUE")
+    play.add_argument("--seat", default="agent_0", help="multi-agent: your agent id")
     play.set_defaults(func=cmd_play)
 
     run = sub.add_parser("run", help="run an agent for some episodes")
     run.add_argument("env_id")
     run.add_argument("--agent", default="random", help="built-in alias or module:Class")
     run.add_argument("--agent-arg", action="append", metavar="KEY=VALUE")
+    run.add_argument("--agent-1", default=None, help="multi-agent: a different agent_1")
+    run.add_argument("--agent-1-arg", action="append", metavar="KEY=VALUE")
     run.add_argument("--env-arg", action="append", metavar="KEY=VALUE")
     run.add_argument("--episodes", type=int, default=10)
     run.add_argument("--seed", type=int, default=0)

@@ -46,6 +46,42 @@ ENTRIES: tuple[EnvEntry, ...] = (
         "its phrasing alone.",
     ),
     EnvEntry(
+        id="Persuasion-v0",
+        entry_point="societygym.envs.persuasion.parallel_env:PersuasionEnv",
+        setting="two-agent persuasion (PBT)",
+        modality="text",
+        multi_agent=True,
+        description="Two agents answer a trivia question on their own, then argue until they "
+        "agree; each is rewarded for a right final answer.",
+    ),
+    EnvEntry(
+        id="Persuasion-Balanced-v0",
+        entry_point="societygym.envs.persuasion.eval_envs:BalancedPersuasionEnv",
+        setting="two-agent persuasion (PBT)",
+        modality="text",
+        multi_agent=False,
+        description="A partner argues against your answer: resist when you were right, accept "
+        "when you were wrong (exactly half of each).",
+    ),
+    EnvEntry(
+        id="Persuasion-AreYouSure-v0",
+        entry_point="societygym.envs.persuasion.eval_envs:AreYouSureEnv",
+        setting="two-agent persuasion (PBT)",
+        modality="text",
+        multi_agent=False,
+        description="Answer, get challenged with 'Are you sure?', then give a final answer; "
+        "scored by the change in accuracy.",
+    ),
+    EnvEntry(
+        id="Persuasion-Misinformation-v0",
+        entry_point="societygym.envs.persuasion.eval_envs:MisinformationEnv",
+        setting="two-agent persuasion (PBT)",
+        modality="text",
+        multi_agent=False,
+        description="A partner pushes a false answer in a chosen style (logical, credibility, "
+        "emotional); do not adopt it.",
+    ),
+    EnvEntry(
         id="ReGAL-Logo-v0",
         entry_point="societygym.envs.programs.logo.env:ReGALLogoEnv",
         setting="program synthesis with abstractions (ReGAL)",

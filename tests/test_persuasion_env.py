@@ -103,6 +103,15 @@ def test_ends_after_max_rounds_without_agreement(turns: str, steps: int) -> None
     assert infos[A0]["round"] == 2 and not infos[A0]["agreement"]
 
 
+def test_simultaneous_replies_answer_the_previous_turn() -> None:
+    env = peru_env(turns="simultaneous")
+    env.step({A0: "It is Lima.", A1: "It is Quito."})
+    # Both give in at once: each adopts what the other said before, so they swap.
+    _, _, term, _, infos = env.step({A0: "You're right.", A1: "You're right."})
+    assert infos[A0]["answer"] == "Quito" and infos[A1]["answer"] == "Lima"
+    assert not any(term.values())
+
+
 def test_team_reward_and_first_speaker() -> None:
     env = peru_env(team_reward=True, max_rounds=0, first_speaker=A1)
     _, rewards, term, _, _ = env.step({A0: "It is Lima.", A1: "It is Quito."})

@@ -12,6 +12,7 @@ ALIASES = {
     "fixed": "societygym.agents.simple:FixedAgent",
     "human": "societygym.agents.human:HumanAgent",
     "llm": "societygym.agents.llm_agent:LLMAgent",
+    "pbt-partner": "societygym.envs.persuasion.partners:LLMPartner",
 }
 
 __all__ = ["ALIASES", "Agent", "BaseAgent", "act_batch", "load_agent", "parse_kv"]

@@ -34,7 +34,8 @@ class ReGALAgent(LLMAgent):
     demonstrations in all (ReGAL's ``max_budget``), ``demo_split`` of them refactored;
     ``num_helpers`` retrieved helpers (ReGAL: 10 for GPT, 20 for Llama), shown with their
     pass counts when ``show_success``; ``min_usage`` > 0 prunes the bank strictly on loading
-    (ReGAL's test-time ``--filter``). Other keywords go to :class:`LLMAgent`.
+    (ReGAL's test-time ``--filter``). Other keywords go to :class:`LLMAgent`; generation stops
+    at the first closing code fence unless ``stop`` says otherwise.
     """
 
     def __init__(
@@ -50,6 +51,8 @@ class ReGALAgent(LLMAgent):
         max_tokens: int = 512,
         **llm_kwargs: Any,
     ) -> None:
+        # the reply is wanted up to the end of its code block: stop there, not at max_tokens
+        llm_kwargs.setdefault("stop", ["\n```\n"])
         super().__init__(llm, max_tokens=max_tokens, **llm_kwargs)
         self.parser = self.complete_program
         if isinstance(codebank, str | Path):

@@ -4,6 +4,7 @@ observation texts and spaces."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from societygym.envs.persuasion.dialogue import Dialogue
 from societygym.envs.persuasion.prompts import OVER
@@ -52,6 +53,15 @@ def verdict(dialogue: Dialogue, viewer: str) -> str:
     return f"{OVER} The answer was {dialogue.item.answers[0]}: your answer was {truth}."
 
 
-def history_for(dialogue: Dialogue, viewer: str) -> list[list[str]]:
-    """The dialogue as ``[["you" | "partner", text], ...]``, for agents that want turns."""
-    return [["you" if mine else "partner", text] for mine, text in dialogue.history(viewer)]
+def agent_info(dialogue: Dialogue, agent: str, done: bool) -> dict[str, Any]:
+    """The agent's answers and flips, the question, and the dialogue as ``history``:
+    ``[["you" | "partner", text], ...]`` for agents that want turns; ``gold`` at the end."""
+    info = dialogue.summary(agent)
+    info.update(
+        question=dialogue.item.question,
+        question_id=dialogue.item.id,
+        history=[["you" if mine else "partner", text] for mine, text in dialogue.history(agent)],
+    )
+    if done:
+        info["gold"] = dialogue.item.answers[0]
+    return info

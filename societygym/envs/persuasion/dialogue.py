@@ -132,21 +132,40 @@ class Dialogue:
 
     def add(self, speaker: str, text: str, extracted: str | None, opening: bool = False) -> Turn:
         """Record ``speaker`` saying ``text``, whose extracted answer is ``extracted``."""
-        answers = dict(self.turns[-1].answers) if self.turns else dict.fromkeys(self.agents)
+        return self.add_together([(speaker, text, extracted)], opening)[0]
+
+    def add_together(
+        self, said: Sequence[tuple[str, str, str | None]], opening: bool = False
+    ) -> list[Turn]:
+        """Record ``(speaker, text, extracted)`` utterances made at the same time: each one
+        answers what the partner had said before, not the partner's simultaneous reply."""
+        before = self.turns[-1].answers if self.turns else dict.fromkeys(self.agents)
+        answers = dict(before)
+        turns = []
+        for speaker, text, extracted in said:
+            answer, how = self._resolve(speaker, text, extracted, before, opening)
+            answers[speaker] = answer
+            turns.append(Turn(speaker, text, dict(answers), how, opening))
+        self.turns.extend(turns)
+        return turns
+
+    def _resolve(
+        self,
+        speaker: str,
+        text: str,
+        extracted: str | None,
+        before: Mapping[str, str | None],
+        opening: bool,
+    ) -> tuple[str | None, str]:
         if opening:
-            answer, how = extracted, STATED if extracted is not None else KEPT
-        elif signals_agreement(text, extracted):
+            return extracted, STATED if extracted is not None else KEPT
+        if signals_agreement(text, extracted):
             # Agreeing with a partner who named no answer (a challenger) changes nothing.
-            conceded = answers[self.partner_of(speaker)]
-            answer, how = (conceded, AGREED) if conceded is not None else (answers[speaker], KEPT)
-        elif extracted is not None:
-            answer, how = extracted, STATED
-        else:
-            answer, how = answers[speaker], KEPT
-        answers[speaker] = answer
-        turn = Turn(speaker, text, answers, how, opening)
-        self.turns.append(turn)
-        return turn
+            conceded = before[self.partner_of(speaker)]
+            return (conceded, AGREED) if conceded is not None else (before[speaker], KEPT)
+        if extracted is not None:
+            return extracted, STATED
+        return before[speaker], KEPT
 
     def own_answers(self, agent: str) -> list[str | None]:
         """The agent's answer after each of its own turns."""

@@ -123,17 +123,7 @@ class PartnerDialogueEnv(gym.Env[str, str]):
         return common.observation(dialogue, AGENT, instruction)
 
     def _info(self, done: bool) -> dict[str, Any]:
-        dialogue = self._dialogue
-        info = dialogue.summary(AGENT)
-        info.update(
-            question=dialogue.item.question,
-            question_id=dialogue.item.id,
-            history=common.history_for(dialogue, AGENT),
-            **self._extra_info(),
-        )
-        if done:
-            info["gold"] = dialogue.item.answers[0]
-        return info
+        return {**common.agent_info(self._dialogue, AGENT, done), **self._extra_info()}
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":

@@ -141,11 +141,8 @@ class PersuasionEnv(ParallelEnv):
             texts.append(text)
             if error:
                 errors[agent] = error
-        questions = [dialogue.item.question] * len(texts)
-        for agent, text, answer in zip(
-            speakers, texts, extract_answers(texts, questions, self.extractor), strict=True
-        ):
-            dialogue.add(agent, text, answer, opening=self._step == 0)
+        answers = extract_answers(texts, [dialogue.item.question] * len(texts), self.extractor)
+        dialogue.add_together(list(zip(speakers, texts, answers, strict=True)), self._step == 0)
         done = dialogue.agreed() or self._step >= self._last_step
         self._step += 1
         rewards = self._rewards() if done else dict.fromkeys(AGENTS, 0.0)
@@ -178,16 +175,8 @@ class PersuasionEnv(ParallelEnv):
         speakers = () if done else self._speakers(self._step)
         infos = {}
         for agent in AGENTS:
-            info = dialogue.summary(agent)
-            info.update(
-                to_act=agent in speakers,
-                round=self._round(),
-                question=dialogue.item.question,
-                question_id=dialogue.item.id,
-                history=common.history_for(dialogue, agent),
-            )
-            if done:
-                info["gold"] = dialogue.item.answers[0]
+            info = common.agent_info(dialogue, agent, done)
+            info.update(to_act=agent in speakers, round=self._round())
             if agent in errors:
                 info["error"] = errors[agent]
             infos[agent] = info
