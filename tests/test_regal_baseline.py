@@ -442,6 +442,22 @@ def test_agent_never_shows_a_task_its_own_solution() -> None:
     assert [h.name for h in helpers] == ["mmddyyyy"]
 
 
+@needs_sandbox
+def test_textcraft_agent_crafts_and_never_sees_the_goals_own_demo() -> None:
+    from societygym.envs.programs.textcraft.planner import program_from_commands, solve
+    from societygym.envs.programs.textcraft.recipes import load_book
+    from societygym.envs.programs.textcraft.tasks import make_task
+
+    book = load_book()
+    plans = {f"Goal: craft {g}.": program_from_commands(solve(g, book)) for g in book.goals}
+    agent = PrimitiveAgent(ReferenceLLM(plans))
+    summary = run_episodes("ReGAL-TextCraft-v0", agent, episodes=2, progress=False)
+    assert summary.mean_return == 1.0
+    goal = agent.primitive_demos[0].expected
+    demos, _ = agent.choose(make_task(book, goal, seed=123).text)  # another layout
+    assert len(demos) == 5 and all(f"Goal: craft {goal}." not in q for q, _ in demos)
+
+
 def test_load_agent_finds_the_regal_agents() -> None:
     from societygym.agents import load_agent
 

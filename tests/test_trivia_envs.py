@@ -163,3 +163,13 @@ def test_listener_env_parses_llm_replies() -> None:
         0,
         0,
     ]
+
+
+def test_lexical_listener_reads_each_cue_once() -> None:
+    listener = LexicalListener()
+    plain = listener.p_accept("q", "[ANSWER REMOVED].")
+    # "not sure" is a hedge only: it must not also count as the certainty word "sure"
+    assert listener.p_accept("q", "I'm not sure, [ANSWER REMOVED].") < plain
+    assert listener.p_accept("q", "I'm sure it's [ANSWER REMOVED].") > plain
+    stated = listener.p_accept("q", "[ANSWER REMOVED], 90% sure.")
+    assert stated == pytest.approx(0.7 * 0.9 + 0.3 * (1 / (1 + np.exp(-2.0))))

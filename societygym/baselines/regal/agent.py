@@ -91,12 +91,14 @@ class ReGALAgent(LLMAgent):
 
         Demonstrations of the same query are left out, so a test task never sees itself.
         """
-        same = query.strip()
+        assert self.domain is not None
+        key = self.domain.task_key
+        same = key(query)
         wanted = round(self.demos * self.demo_split) if self.helper_list else 0
         refactored = [
             self.refactored_demos[i]
             for i in self._refactored_index.top(
-                query, wanted, skip=lambda i: self.refactored_demos[i].query.strip() == same
+                query, wanted, skip=lambda i: key(self.refactored_demos[i].query) == same
             )
         ]
         taken = {t.task_id for t in refactored}
@@ -106,7 +108,7 @@ class ReGALAgent(LLMAgent):
                 query,
                 self.demos - len(refactored),
                 skip=lambda i: (
-                    self.primitive_demos[i].query.strip() == same
+                    key(self.primitive_demos[i].query) == same
                     or self.primitive_demos[i].id in taken
                 ),
             )

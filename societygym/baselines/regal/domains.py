@@ -69,6 +69,10 @@ class Domain:
     def probe_expected(self) -> Any:
         return ""
 
+    def task_key(self, query: str) -> str:
+        """What makes two queries the same task (a test task must not see its own demo)."""
+        return query.strip()
+
     def check_many(self, jobs: Sequence[tuple[str, Sequence[str], Any]]) -> list[Check]:
         if len(jobs) <= 1:
             return [self.check(*job) for job in jobs]
@@ -269,6 +273,10 @@ class TextCraftDomain(Domain):
         from societygym.envs.programs.textcraft.program_env import INSTRUCTIONS
 
         return observation_text.partition(INSTRUCTIONS)[0].strip()
+
+    def task_key(self, query: str) -> str:
+        # the commands shown vary with the layout seed; the task is the goal
+        return query.rpartition("Goal: craft ")[2].strip().removesuffix(".")
 
 
 DOMAINS: dict[str, type[Domain]] = {d.name: d for d in (LogoDomain, DateDomain, TextCraftDomain)}

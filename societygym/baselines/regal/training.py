@@ -38,7 +38,6 @@ from societygym.envs.programs.codebank import (
     TestCase,
     called_names,
     closure,
-    parse_helper,
 )
 from societygym.llm.base import LLM
 
@@ -114,49 +113,53 @@ def verify_refactor(
     refactor = parse_refactor(reply, len(batch))
     report.problems += refactor.problems
     candidates: dict[str, str] = {}
+    known = set(bank.sources().values())
     for source in refactor.helpers:
-        first_line = source.strip().splitlines()[0][:80] if source.strip() else "(empty)"
+        if source.strip() in known:
+            continue  # the model repeated a bank helper: nothing new
         try:
-            name, _ = parse_helper(source, reserved=domain.primitives)
-            if name in bank and bank[name].source == source.strip():
-                continue  # the model repeated a bank helper: nothing new
-            if name in bank or name in candidates:
-                raise InvalidHelper(f"the name {name!r} is taken")
-            if (error := domain.defines([source])) is not None:
-                raise InvalidHelper(f"defining it fails in the sandbox: {error}")
+            name = bank.vet(source, domain)
+            if name in candidates:
+                raise InvalidHelper(f"{name!r} is defined twice")
         except InvalidHelper as error:
+            first_line = source.strip().splitlines()[0][:80] if source.strip() else "(empty)"
             report.rejected_helpers.append(f"{first_line} -> {error}")
             continue
         candidates[name] = source.strip()
     sources = {**bank.sources(), **candidates}
-    jobs, rewritten = [], []
+    rewritten = []  # (example, program, the helpers it needs)
     for index, example in enumerate(batch, 1):
         program = refactor.programs.get(index)
         if program is None:
             report.failed[example.id] = "no rewritten program"
-            continue
-        needed = closure(called_names(program, sources), sources)
-        jobs.append((program, [sources[n] for n in needed], example.expected))
-        rewritten.append((example, program))
-    checks = domain.check_many(jobs)
+        else:
+            rewritten.append((example, program, closure(called_names(program, sources), sources)))
+    checks = domain.check_many(
+        [(program, [sources[n] for n in needed], e.expected) for e, program, needed in rewritten]
+    )
     admitted: set[str] = set()
-    for (example, program), check in zip(rewritten, checks, strict=True):
+    for (example, _, needed), check in zip(rewritten, checks, strict=True):
         if check.passed:
             report.passed.append(example.id)
-            admitted.update(closure(called_names(program, sources), sources))
+            admitted.update(needed)
         else:
             report.failed[example.id] = check.message
     for name in candidates:
         if name in admitted:
             bank.add(candidates[name], round=bank.round)
             report.added.append(name)
-    for (example, program), check in zip(rewritten, checks, strict=True):
+    for (example, program, _), check in zip(rewritten, checks, strict=True):
         direct = bank.calls(program)
         for name in direct:
             test = TestCase(
-                example.id, example.query, program, example.expected, len(direct),
-                [check.passed], check.message,
-            )  # fmt: skip
+                task_id=example.id,
+                query=example.query,
+                program=program,
+                expected=example.expected,
+                calls=len(direct),
+                history=[check.passed],
+                message=check.message,
+            )
             bank.record(name, test)
 
 

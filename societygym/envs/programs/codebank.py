@@ -239,18 +239,23 @@ class CodeBank:
 
     # --- adding, testing, editing -----------------------------------------------------------
 
-    def add(self, source: str, judge: Judge | None = None, round: int | None = None) -> Helper:
-        """Admit a new helper: valid (:func:`parse_helper`), a new name, and, with a judge,
-        defined without error in the sandbox. Raises :class:`InvalidHelper` otherwise."""
-        reserved = judge.primitives if judge is not None else ()
-        name, docstring = parse_helper(source, reserved=reserved)
+    def vet(self, source: str, judge: Judge | None = None) -> str:
+        """The name of a would-be helper if :meth:`add` would admit it: valid
+        (:func:`parse_helper`), a new name and, with a judge, defined without error in the
+        sandbox. Raises :class:`InvalidHelper` otherwise."""
+        name, _ = parse_helper(source, reserved=judge.primitives if judge is not None else ())
         if name in self._helpers:
             raise InvalidHelper(f"the bank already has a helper named {name!r}")
         if judge is not None and (error := judge.defines([source])) is not None:
             raise InvalidHelper(f"defining it fails in the sandbox: {error}")
-        helper = Helper(
-            name, source.strip(), docstring, added_round=self.round if round is None else round
-        )
+        return name
+
+    def add(self, source: str, judge: Judge | None = None, round: int | None = None) -> Helper:
+        """Admit a new helper (see :meth:`vet`), born in ``round`` (default: the bank's)."""
+        name = self.vet(source, judge)
+        _, docstring = parse_helper(source)
+        added = self.round if round is None else round
+        helper = Helper(name, source.strip(), docstring, added_round=added)
         self._helpers[name] = helper
         return helper
 

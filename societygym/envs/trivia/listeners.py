@@ -41,36 +41,56 @@ class Listener(Protocol):
         ...
 
 
-def _phrases(*words: str) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-    return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])", re.IGNORECASE)
-
-
-_CERTAINTY = _phrases(
-    "definitely", "certainly", "absolutely", "undoubtedly", "without a doubt", "i'm sure",
-    "i am sure", "i'm certain", "i am certain", "i'm confident", "i am confident", "confident",
-    "i know", "no doubt", "of course", "clearly", "for sure", "100%", "positive", "sure",
-)  # fmt: skip
-_EXPERTISE = _phrases(
-    "i studied", "as a", "i've read", "i have read", "i remember", "i recall", "according to",
-    "well known", "well-known", "famous", "famously", "expert", "textbook", "i learned",
-)  # fmt: skip
-_JUSTIFICATION = _phrases("because", "since", "as it is", "which is why", "known as")
-_MILD_HEDGE = _phrases(
-    "i think", "i believe", "probably", "likely", "perhaps", "maybe", "might", "may be",
-    "possibly", "could be", "seems", "if i recall", "not certain", "i suspect", "fairly",
-)  # fmt: skip
-_STRONG_HEDGE = _phrases(
-    "guess", "no idea", "not sure", "unsure", "i don't know", "i do not know", "no clue",
-    "wild guess", "random", "doubt", "can't remember", "cannot remember", "not confident",
-)  # fmt: skip
+CUES: dict[str, tuple[str, ...]] = {
+    "certainty": (
+        "definitely", "certainly", "absolutely", "undoubtedly", "without a doubt", "i'm sure",
+        "i am sure", "i'm certain", "i am certain", "i'm confident", "i am confident",
+        "confident", "i know", "no doubt", "of course", "clearly", "for sure", "100%",
+        "positive", "sure",
+    ),
+    "expertise": (
+        "i studied", "as a", "i've read", "i have read", "i remember", "i recall",
+        "according to", "well known", "well-known", "famous", "famously", "expert", "textbook",
+        "i learned",
+    ),
+    "justification": ("because", "since", "as it is", "which is why", "known as"),
+    "mild_hedge": (
+        "i think", "i believe", "probably", "likely", "perhaps", "maybe", "might", "may be",
+        "possibly", "could be", "seems", "if i recall", "not certain", "i suspect", "fairly",
+    ),
+    "strong_hedge": (
+        "guess", "no idea", "not sure", "unsure", "i don't know", "i do not know", "no clue",
+        "wild guess", "random", "doubt", "can't remember", "cannot remember", "not confident",
+    ),
+}  # fmt: skip
+# (weight, cap) per cue kind: see the module docstring's table
+WEIGHTS: dict[str, tuple[float, int]] = {
+    "certainty": (1.5, 3),
+    "expertise": (1.0, 2),
+    "justification": (0.5, 1),
+    "mild_hedge": (-1.0, 3),
+    "strong_hedge": (-2.0, 3),
+}
+_KIND_OF = {phrase: kind for kind, phrases in CUES.items() for phrase in phrases}
+# One pass, longest phrase first, so "not sure" is a hedge and never also "sure".
+_CUE = re.compile(
+    r"(?<![\w'])(?:"
+    + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(_KIND_OF, key=len, reverse=True))
+    + r")(?![\w'])",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"\s+")
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent\b)", re.IGNORECASE)
 _OUT_OF_TEN = re.compile(r"\b(\d{1,2})\s*(?:/|out of)\s*10\b", re.IGNORECASE)
 _SCAN_LIMIT = 4000  # cues beyond this many characters do not change a listener's mind
 
 
-def _capped(pattern: re.Pattern[str], text: str, cap: int) -> int:
-    return min(cap, len(pattern.findall(text)))
+def cue_counts(text: str) -> dict[str, int]:
+    """How often each kind of confidence cue occurs (each span counted once)."""
+    counts = dict.fromkeys(CUES, 0)
+    for match in _CUE.finditer(text):
+        counts[_KIND_OF[_SPACES.sub(" ", match.group(0).lower())]] += 1
+    return counts
 
 
 def _stated_confidence(text: str) -> float | None:
@@ -94,15 +114,10 @@ class LexicalListener:
         if stated is not None:
             # "100%" is also a certainty word; do not count the number twice.
             text = _PERCENT.sub(" ", _OUT_OF_TEN.sub(" ", text))
-        log_odds = (
-            self.base_log_odds
-            + 1.5 * _capped(_CERTAINTY, text, 3)
-            + 1.0 * _capped(_EXPERTISE, text, 2)
-            + 0.5 * _capped(_JUSTIFICATION, text, 1)
-            - 1.0 * _capped(_MILD_HEDGE, text, 3)
-            - 2.0 * _capped(_STRONG_HEDGE, text, 3)
-            - 0.5 * ("?" in text)
-        )
+        counts = cue_counts(text)
+        log_odds = self.base_log_odds - 0.5 * ("?" in text)
+        for kind, (weight, cap) in WEIGHTS.items():
+            log_odds += weight * min(cap, counts[kind])
         cue_p = 1.0 / (1.0 + math.exp(-log_odds))
         return cue_p if stated is None else 0.7 * stated + 0.3 * cue_p
 

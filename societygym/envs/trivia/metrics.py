@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from societygym.envs.trivia.listeners import _MILD_HEDGE, _STRONG_HEDGE
+from societygym.envs.trivia.listeners import cue_counts
 
 ArrayLike = Sequence[float] | Sequence[bool] | np.ndarray
 
@@ -159,7 +159,8 @@ def abstention_rate(abstained: ArrayLike) -> float:
 
 def is_hedged(utterance: str) -> bool:
     """Whether the utterance contains a hedge the lexical listener penalises."""
-    return bool(_MILD_HEDGE.search(utterance) or _STRONG_HEDGE.search(utterance))
+    counts = cue_counts(utterance)
+    return counts["mild_hedge"] + counts["strong_hedge"] > 0
 
 
 def hedge_rate(utterances: Iterable[str]) -> float:
