@@ -26,6 +26,18 @@ class EnvEntry:
     test_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+# a tiny random student and a two-iteration budget keep the certification tests fast
+_DATAENV_TEST_KWARGS: dict[str, Any] = {
+    "student": "tiny",
+    "max_iterations": 2,
+    "max_examples": 40,
+    "val_per_skill": 1,
+    "test_per_skill": 1,
+    "max_errors_shown": 4,
+    "train_config": {"epochs": 1},
+}
+_DATAENV_SETTING = "teacher/student data generation (DataEnvGym)"
+
 ENTRIES: tuple[EnvEntry, ...] = (
     EnvEntry(
         id="Trivia-Calibration-v0",
@@ -116,6 +128,36 @@ ENTRIES: tuple[EnvEntry, ...] = (
         multi_agent=False,
         description="Craft a Minecraft item by writing one program over get_object / "
         "craft_object / check_inventory; the program runs in the sandbox.",
+    ),
+    EnvEntry(
+        id="DataEnv-Math-v0",
+        entry_point="societygym.envs.dataenv.open_ended:OpenEndedEnv",
+        setting=_DATAENV_SETTING,
+        modality="structured",
+        multi_agent=False,
+        description="Write training data for a real student model from its validation errors; "
+        "reward = change in its validation accuracy.",
+        test_kwargs=_DATAENV_TEST_KWARGS,
+    ),
+    EnvEntry(
+        id="DataEnv-Math-SkillList-v0",
+        entry_point="societygym.envs.dataenv.skill_list:SkillListEnv",
+        setting=_DATAENV_SETTING,
+        modality="structured",
+        multi_agent=False,
+        description="Teach a real student with its per-skill accuracy and errors grouped by "
+        "skill; reward = change in validation accuracy.",
+        test_kwargs=_DATAENV_TEST_KWARGS,
+    ),
+    EnvEntry(
+        id="DataEnv-Math-SkillTree-v0",
+        entry_point="societygym.envs.dataenv.skill_tree:SkillTreeEnv",
+        setting=_DATAENV_SETTING,
+        modality="structured",
+        multi_agent=False,
+        description="Explore subskills and allocate data over a skill tree; the env generates "
+        "the data and trains the student.",
+        test_kwargs=_DATAENV_TEST_KWARGS,
     ),
 )
 

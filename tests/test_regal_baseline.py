@@ -304,6 +304,8 @@ def test_training_rejects_wrong_refactors_and_resumes(tmp_path) -> None:
     llm = ScriptedLLM()
     assert train(llm, config, tmp_path, resume=True, log=lambda line: None).round == 2
     assert llm.prompts == []  # nothing left to do
+    with pytest.raises(ValueError, match="limit"):
+        train(llm, TrainConfig("date", limit=9), tmp_path, resume=True, log=lambda line: None)
 
 
 @needs_sandbox

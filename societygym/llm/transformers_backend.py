@@ -52,9 +52,12 @@ class TransformersLLM(BaseLLM):
         score_batch_size: int = 64,
         name: str | None = None,
     ) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as transformers_logging
+
+        from societygym.llm.torch_runtime import fork_safe_torch
+
+        torch = fork_safe_torch()
 
         transformers_logging.disable_progress_bar()  # per-load bars drown env progress output
 

@@ -87,9 +87,10 @@ class ReGALAgent(LLMAgent):
         self._helper_index = BM25([helper_document(h) for h in self.helper_list])
 
     def choose(self, query: str) -> tuple[list[tuple[str, str]], list[Helper]]:
-        """The demonstrations (query, program), least relevant first, and the helpers to show.
+        """The demonstrations (query, program) and the helpers to show for a query.
 
-        Demonstrations of the same query are left out, so a test task never sees itself.
+        The best refactored demonstration comes last, next to the task. Demonstrations of the
+        same task (``Domain.task_key``) are left out, so a test task never sees itself.
         """
         assert self.domain is not None
         key = self.domain.task_key

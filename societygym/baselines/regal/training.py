@@ -10,8 +10,8 @@ that have failing test cases (kept only if more test cases pass), and every ``pr
 rounds the bank is pruned. ReGAL's scripts set both periods equal, which switched pruning off;
 here they are independent and pruning always runs, also once at the end.
 
-The bank is saved after every round, so ``resume=True`` continues an interrupted run (the
-batches are deterministic: the same examples and batch size give the same batches).
+The bank is saved after every round, so ``resume=True`` continues an interrupted run: the
+batches are deterministic, and ``train_config.json`` makes sure they are the same ones.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from societygym.envs.programs.codebank import (
 from societygym.llm.base import LLM
 
 BANK_FILE, MODULE_FILE, LOG_FILE = "codebank.json", "codebank.py", "training_log.jsonl"
+CONFIG_FILE = "train_config.json"
+BATCHING = ("domain", "batch_size", "limit")  # what a resumed run must share with the first
 
 
 @dataclass
@@ -187,7 +189,10 @@ def edit_failing_helpers(
 def _generate(llm: LLM, prompts: list, config: TrainConfig, report: RoundReport) -> list[str]:
     before = llm.usage.snapshot()
     generations = llm.generate(
-        prompts, max_tokens=config.max_tokens, temperature=config.temperature, seed=config.seed
+        prompts,
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        seed=config.seed + report.round,  # sampled runs differ from round to round
     )
     for key, value in llm.usage.since(before).items():
         report.tokens[key] = report.tokens.get(key, 0) + value
@@ -214,9 +219,7 @@ def train(
     examples = [e for e, c in zip(examples, originals, strict=True) if c.passed]
     size = config.batch_size or domain.batch_size
     batches = [[examples[i] for i in g] for g in group_similar([e.query for e in examples], size)]
-    bank = _start(out, domain, resume)
-    if not resume:
-        (out / LOG_FILE).unlink(missing_ok=True)
+    bank = _start(out, domain, config, resume)
     for batch in batches[bank.round :]:
         bank.round += 1
         report = RoundReport(bank.round, [e.id for e in batch])
@@ -238,12 +241,22 @@ def train(
     return bank
 
 
-def _start(out: Path, domain: Domain, resume: bool) -> CodeBank:
+def _start(out: Path, domain: Domain, config: TrainConfig, resume: bool) -> CodeBank:
+    """A fresh bank (and log), or the saved one when resuming the same batching."""
+    saved = out / CONFIG_FILE
+    if resume and saved.exists():
+        before = json.loads(saved.read_text(encoding="utf-8"))
+        changed = [k for k in BATCHING if before.get(k) != getattr(config, k)]
+        if changed:
+            raise ValueError(f"cannot resume with another {', '.join(changed)} than {saved}")
+    out.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(asdict(config), indent=1), encoding="utf-8")
     if resume and (out / BANK_FILE).exists():
         bank = CodeBank.load(out / BANK_FILE)
         if bank.domain != domain.name:
             raise ValueError(f"{out / BANK_FILE} is a {bank.domain!r} bank, not {domain.name!r}")
         return bank
+    (out / LOG_FILE).unlink(missing_ok=True)
     return CodeBank(domain.name)
 
 

@@ -59,9 +59,11 @@ class HFStudent:
         eval_batch_size: int | None = None,
         init_seed: int = 0,
     ) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from societygym.llm.torch_runtime import fork_safe_torch
+
+        torch = fork_safe_torch()
         if finetune not in FINETUNE_MODES:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
         self.model_dir = resolve_model_dir(model)
