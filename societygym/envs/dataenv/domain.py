@@ -9,7 +9,9 @@ teachers only ever talk to this interface, so a new domain is a new subclass, no
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +40,25 @@ class Domain(ABC):
     @abstractmethod
     def is_correct(self, prediction: str, item: TaskItem) -> bool:
         """Whether the student's reply answers ``item``."""
+
+    def student_input(self, item: TaskItem) -> Any:
+        """What the student is shown for ``item``: its question text here; a domain whose
+        student reads more (an image, a function signature) returns that instead."""
+        return item.question
+
+    def grade(self, predictions: Sequence[str], items: Sequence[TaskItem]) -> list[bool]:
+        """Whether each reply answers its item; domains that run code override this to
+        batch the sandbox runs."""
+        return [self.is_correct(p, i) for p, i in zip(predictions, items, strict=True)]
+
+    def training_pair(self, example: Example) -> Any:
+        """What the student trains on for an accepted example: (instruction, response) for
+        text students; a domain whose student needs more (an image) returns that."""
+        return (example.instruction, example.response)
+
+    def as_task_item(self, example: Example) -> TaskItem:
+        """A generated example as a gradable item (to probe the student on new data)."""
+        return TaskItem("generated", example.instruction, example.response, example.skill or "")
 
     def describe_skill(self, skill: str) -> str:
         """One line telling a teacher what ``skill`` covers."""

@@ -23,7 +23,13 @@ from societygym.envs.dataenv import checkpoint
 from societygym.envs.dataenv.actions import Parsed, as_items, parse_examples
 from societygym.envs.dataenv.domain import Domain
 from societygym.envs.dataenv.domains import make_domain
-from societygym.envs.dataenv.records import Example, Graded, accuracy, accuracy_by_skill
+from societygym.envs.dataenv.records import (
+    Example,
+    Graded,
+    TaskItem,
+    accuracy,
+    accuracy_by_skill,
+)
 from societygym.envs.dataenv.trainer import TrainConfig
 from societygym.spaces import UnicodeText
 
@@ -231,14 +237,14 @@ class TeachingEnv(gym.Env):
         if self.training == "retrain":  # the original's behaviour: base model, all data so far
             self.student.reset()
             examples = [e for step in self._data for e in step] + list(examples)
-        return self.student.train([(e.instruction, e.response) for e in examples], seed=seed)
+        return self.student.train([self.domain.training_pair(e) for e in examples], seed=seed)
 
-    def _evaluate(self, items: Sequence[Any]) -> list[Graded]:
-        replies = self.student.answer([i.question for i in items], self.domain.max_new_tokens)
-        return [
-            Graded(item, reply, self.domain.is_correct(reply, item))
-            for item, reply in zip(items, replies, strict=True)
-        ]
+    def _evaluate(self, items: Sequence[TaskItem]) -> list[Graded]:
+        """The student's greedy replies to ``items``, graded by the domain."""
+        inputs = [self.domain.student_input(i) for i in items]
+        replies = self.student.answer(inputs, self.domain.max_new_tokens)
+        verdicts = self.domain.grade(replies, items)
+        return [Graded(i, r, v) for i, r, v in zip(items, replies, verdicts, strict=True)]
 
     def _score(self, graded: list[Graded]) -> dict[str, Any]:
         return {

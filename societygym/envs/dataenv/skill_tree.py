@@ -13,7 +13,7 @@ from societygym.envs.dataenv.actions import Parsed, decode_json_action, parse_ex
 from societygym.envs.dataenv.engines import Generated, make_engine
 from societygym.envs.dataenv.env import TeachingEnv
 from societygym.envs.dataenv.open_ended import budget_line
-from societygym.envs.dataenv.records import TaskItem, accuracy_by_skill
+from societygym.envs.dataenv.records import accuracy_by_skill
 from societygym.spaces import UnicodeText
 
 MAX_NAME = 80
@@ -224,11 +224,5 @@ class SkillTreeEnv(TeachingEnv):
         probe = batch.examples[: self.probe_per_subskill]
         if not probe:
             return
-        replies = self.student.answer([e.instruction for e in probe], self.domain.max_new_tokens)
-        right = [
-            self.domain.is_correct(
-                r, TaskItem("generated", e.instruction, e.response, e.skill or "")
-            )
-            for r, e in zip(replies, probe, strict=True)
-        ]
-        sub["student_accuracy"] = sum(right) / len(right)
+        graded = self._evaluate([self.domain.as_task_item(e) for e in probe])
+        sub["student_accuracy"] = sum(g.correct for g in graded) / len(graded)
