@@ -9,6 +9,7 @@ accuracy at the end) with 95% t-intervals, the paired difference, and writes a l
 PNG. One JSON line.
 
     python benchmarks/bench_dataenv_teachers.py --seeds 0 1 2 --iterations 3 --examples 100
+    python benchmarks/bench_dataenv_teachers.py --domain code --out runs/dataenv_teachers_code
 """
 
 from __future__ import annotations
@@ -70,16 +71,21 @@ def plot(results: dict, path: Path) -> None:
 
 def main() -> None:
     from societygym.baselines.dataenv_teachers import NoStateTeacher, SkillListTeacher
+    from societygym.envs.dataenv.domains import make_domain
+    from societygym.envs.dataenv.env import make_student
     from societygym.envs.dataenv.skill_list import SkillListEnv
-    from societygym.envs.dataenv.students import HFStudent
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--student", default="embedded")
+    parser.add_argument("--domain", default="math", help="a teaching domain name (DOMAINS)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--val-per-skill", type=int, default=10)
     parser.add_argument("--out", default="runs/dataenv_teachers")
+    parser.add_argument(
+        "--training", default="continue", choices=["continue", "retrain"], help="env training="
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,17 +93,22 @@ def main() -> None:
     start = time.perf_counter()
     results: dict[str, list[dict]] = {"no-state": [], "skill-list (weakest)": []}
     for seed in args.seeds:
-        student = HFStudent(args.student, init_seed=seed)
+        # the domain's own students first (VQA: "cnn"), else an HF causal LM
+        student = make_student(args.student, "lora", None, seed, make_domain(args.domain))
         env = SkillListEnv(
+            domain=args.domain,
             student=student,
             max_iterations=args.iterations,
             max_examples=args.iterations * args.examples,
             val_per_skill=args.val_per_skill,
+            training=args.training,
             test_per_skill=args.val_per_skill,
         )
         teachers = {
-            "no-state": NoStateTeacher(examples_per_step=args.examples, seed=seed),
-            "skill-list (weakest)": SkillListTeacher(examples_per_step=args.examples, seed=seed),
+            "no-state": NoStateTeacher(env.domain, examples_per_step=args.examples, seed=seed),
+            "skill-list (weakest)": SkillListTeacher(
+                env.domain, examples_per_step=args.examples, seed=seed
+            ),
         }
         for name, teacher in teachers.items():
             results[name].append(run_episode(env, teacher, seed))
@@ -107,9 +118,11 @@ def main() -> None:
     paired = [b - a for a, b in zip(gains[names[0]], gains[names[1]], strict=True)]
     summary = {
         "benchmark": "dataenv_teachers",
+        "domain": args.domain,
         "student": args.student,
         "seeds": args.seeds,
         "iterations": args.iterations,
+        "training": args.training,
         "examples_per_iteration": args.examples,
         "validation_items": len(env.validation),
         "val_gain": {n: mean_ci(g) for n, g in gains.items()},

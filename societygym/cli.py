@@ -1,4 +1,4 @@
-"""The ``societygym`` command: list, play and run environments."""
+"""The ``societygym`` command: list, play and run environments; the leaderboard."""
 
 from __future__ import annotations
 
@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="folder for traces and summary.json")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+
+    from societygym.leaderboard.commands import add_parser as add_leaderboard
+
+    add_leaderboard(sub)
     return parser
 
 
@@ -161,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError) as error:
+    except (ValueError, KeyError, OSError) as error:
         print(f"societygym: error: {error}", file=sys.stderr)
         return 2
 

@@ -37,6 +37,32 @@ _DATAENV_TEST_KWARGS: dict[str, Any] = {
     "train_config": {"epochs": 1},
 }
 _DATAENV_SETTING = "teacher/student data generation (DataEnvGym)"
+# code and plans are long answers: the smoke domains cut them at 16 tokens for the tiny student
+_CODE_TEST_KWARGS = {**_DATAENV_TEST_KWARGS, "domain": "code-smoke"}
+_TOOLUSE_TEST_KWARGS = {**_DATAENV_TEST_KWARGS, "domain": "tooluse-smoke"}
+
+_KIND_ENTRY_POINTS = {
+    "open-ended": "societygym.envs.dataenv.open_ended:OpenEndedEnv",
+    "skill-list": "societygym.envs.dataenv.skill_list:SkillListEnv",
+    "skill-tree": "societygym.envs.dataenv.skill_tree:SkillTreeEnv",
+}
+
+
+def _teaching(
+    env_id: str, kind: str, domain: str, description: str, test_kwargs: dict[str, Any]
+) -> EnvEntry:
+    """A teaching env: one of the three kinds over one domain (domains plug in, not copies)."""
+    return EnvEntry(
+        id=env_id,
+        entry_point=_KIND_ENTRY_POINTS[kind],
+        setting=_DATAENV_SETTING,
+        modality="structured",
+        multi_agent=False,
+        description=description,
+        kwargs={} if domain == "math" else {"domain": domain},
+        test_kwargs=test_kwargs,
+    )
+
 
 ENTRIES: tuple[EnvEntry, ...] = (
     EnvEntry(
@@ -129,35 +155,100 @@ ENTRIES: tuple[EnvEntry, ...] = (
         description="Craft a Minecraft item by writing one program over get_object / "
         "craft_object / check_inventory; the program runs in the sandbox.",
     ),
-    EnvEntry(
-        id="DataEnv-Math-v0",
-        entry_point="societygym.envs.dataenv.open_ended:OpenEndedEnv",
-        setting=_DATAENV_SETTING,
-        modality="structured",
-        multi_agent=False,
-        description="Write training data for a real student model from its validation errors; "
+    _teaching(
+        "DataEnv-Math-v0",
+        "open-ended",
+        "math",
+        "Write training data for a real student model from its validation errors; "
         "reward = change in its validation accuracy.",
-        test_kwargs=_DATAENV_TEST_KWARGS,
+        _DATAENV_TEST_KWARGS,
     ),
-    EnvEntry(
-        id="DataEnv-Math-SkillList-v0",
-        entry_point="societygym.envs.dataenv.skill_list:SkillListEnv",
-        setting=_DATAENV_SETTING,
-        modality="structured",
-        multi_agent=False,
-        description="Teach a real student with its per-skill accuracy and errors grouped by "
+    _teaching(
+        "DataEnv-Math-SkillList-v0",
+        "skill-list",
+        "math",
+        "Teach a real student with its per-skill accuracy and errors grouped by "
         "skill; reward = change in validation accuracy.",
-        test_kwargs=_DATAENV_TEST_KWARGS,
+        _DATAENV_TEST_KWARGS,
     ),
-    EnvEntry(
-        id="DataEnv-Math-SkillTree-v0",
-        entry_point="societygym.envs.dataenv.skill_tree:SkillTreeEnv",
-        setting=_DATAENV_SETTING,
-        modality="structured",
-        multi_agent=False,
-        description="Explore subskills and allocate data over a skill tree; the env generates "
+    _teaching(
+        "DataEnv-Math-SkillTree-v0",
+        "skill-tree",
+        "math",
+        "Explore subskills and allocate data over a skill tree; the env generates "
         "the data and trains the student.",
-        test_kwargs=_DATAENV_TEST_KWARGS,
+        _DATAENV_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-VQA-v0",
+        "open-ended",
+        "vqa",
+        "Teach a CNN visual question answerer from its errors (with their images); "
+        "examples are {image description, question, answer}.",
+        _DATAENV_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-VQA-SkillList-v0",
+        "skill-list",
+        "vqa",
+        "Teach a VQA student per question type (shape, colour, yes/no, count, "
+        "position) with its per-skill accuracy and error images.",
+        _DATAENV_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-VQA-SkillTree-v0",
+        "skill-tree",
+        "vqa",
+        "Allocate data over a VQA skill tree; the env draws the scenes (exact "
+        "procedural renderer) and trains the student.",
+        _DATAENV_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-Code-v0",
+        "open-ended",
+        "code",
+        "Teach a real student to write Python functions from its failed unit tests "
+        "(pass@1 in the sandbox); teacher code must pass its own tests.",
+        _CODE_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-Code-SkillList-v0",
+        "skill-list",
+        "code",
+        "Teach Python function writing with per-skill pass rates (string, list, "
+        "arithmetic, parsing, dict).",
+        _CODE_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-Code-SkillTree-v0",
+        "skill-tree",
+        "code",
+        "Grow a skill tree over Python function-writing skills; the env generates "
+        "verified problems and trains the student.",
+        _CODE_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-ToolUse-v0",
+        "open-ended",
+        "tooluse",
+        "Teach a real student to write M&Ms-style JSON tool plans from its failed "
+        "requests; correct = executes to the gold result.",
+        _TOOLUSE_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-ToolUse-SkillList-v0",
+        "skill-list",
+        "tooluse",
+        "Teach tool planning with per-skill execution accuracy over 18 deterministic tools.",
+        _TOOLUSE_TEST_KWARGS,
+    ),
+    _teaching(
+        "DataEnv-ToolUse-SkillTree-v0",
+        "skill-tree",
+        "tooluse",
+        "Grow a skill tree over tool-use skills; the env generates requests with gold "
+        "plans and trains the student.",
+        _TOOLUSE_TEST_KWARGS,
     ),
 )
 

@@ -13,6 +13,10 @@ ALIASES = {
     "human": "societygym.agents.human:HumanAgent",
     "llm": "societygym.agents.llm_agent:LLMAgent",
     "pbt-partner": "societygym.envs.persuasion.partners:LLMPartner",
+    "nostate-teacher": "societygym.baselines.dataenv_teachers:NoStateTeacher",
+    "skill-list-teacher": "societygym.baselines.dataenv_teachers:SkillListTeacher",
+    "tree-alternating": "societygym.baselines.dataenv_teachers:AlternatingTreePolicy",
+    "tree-threshold": "societygym.baselines.dataenv_teachers:ThresholdTreePolicy",
 }
 
 __all__ = ["ALIASES", "Agent", "BaseAgent", "act_batch", "load_agent", "parse_kv"]

@@ -26,7 +26,8 @@ class LLMAgent(BaseAgent):
     The prompt template (``{observation}`` is replaced by the observation's text) and the
     parser default to the env's own (``agent_prompt`` and ``parse_llm_action`` on the env
     class) and can be overridden. Calls are batched across envs by ``act_batch``.
-    After each call ``last_calls`` holds the prompt, completion and token counts per action.
+    After each call ``last_calls`` holds the prompt, completion, token counts and (where the
+    backend gives them) completion token ids and log-probs per action.
     """
 
     def __init__(
@@ -97,6 +98,9 @@ class LLMAgent(BaseAgent):
                 "completion": g[0].text,
                 "prompt_tokens": g[0].prompt_tokens,
                 "completion_tokens": g[0].completion_tokens,
+                # None where the backend does not report them (e.g. some HTTP servers)
+                "token_ids": g[0].token_ids,
+                "logprobs": g[0].logprobs,
             }
             for p, g in zip(prompts, generations, strict=True)
         ]

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 # Largest logits tensor (rows x positions x vocab floats) one scoring pass may build: 1 GiB.
 LOGITS_BUDGET = 2**28
+# Rows of a generation batch sharing at least this many prompt tokens prefill them once.
+MIN_SHARED_PREFIX = 16
 
 
 class TokenLogprobs(NamedTuple):
@@ -175,10 +177,7 @@ class TransformersLLM(BaseLLM):
         logprobs: list[list[float]] = [[] for _ in range(rows)]
         finished = [False] * rows
         with torch.inference_mode():
-            ids, mask = self._left_pad(batch)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            step_input = ids
-            cache = None
+            step_input, mask, positions, cache = self._prefill(batch)
             for step in range(params.max_tokens):
                 out = self.model(
                     input_ids=step_input,
@@ -219,6 +218,30 @@ class TransformersLLM(BaseLLM):
                 )
             )
         return gens
+
+    def _prefill(self, batch: list[list[int]]) -> tuple[Any, Any, Any, Any]:
+        """The first decoding step's input ids, attention mask, position ids and KV cache.
+
+        When the rows share a long prompt prefix (one env's prompt template over many env
+        copies, or ``n`` samples of one prompt), the prefix is run once and its cache copied to
+        every row; the rows' own tails follow it, left padded: ``[prefix | pad | tail]``. The
+        mask hides the gap and positions count only real tokens, so every row sees exactly
+        its own prompt. On a CPU, where prefill is compute-bound, this is most of the gain of
+        batching rollouts.
+        """
+        import torch
+
+        shared = _common_prefix_length(batch) if len(batch) > 1 else 0
+        if shared < MIN_SHARED_PREFIX:
+            ids, mask = self._left_pad(batch)
+            return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0), None
+        prefix = torch.tensor([batch[0][:shared]], device=self.device)
+        cache = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+        cache.batch_repeat_interleave(len(batch))
+        ids, tail_mask = self._left_pad([row[shared:] for row in batch])
+        mask = torch.cat([tail_mask.new_ones(len(batch), shared), tail_mask], dim=-1)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+        return ids, mask, positions, cache
 
     def _row_done(self, ids: list[int], stop: Sequence[str], ignore_eos: bool) -> bool:
         """Whether a row just emitted EOS or its text now contains a stop string."""
@@ -353,6 +376,17 @@ class TransformersLLM(BaseLLM):
                 out[i] = lp[row, tail - tails[i] :].tolist()
             start = end
         return out
+
+
+def _common_prefix_length(rows: list[list[int]]) -> int:
+    """Tokens every row starts with, leaving each row at least one token of its own (the
+    first step needs a fresh token per row to predict from)."""
+    shortest = min(len(row) for row in rows)
+    first = rows[0]
+    length = 0
+    while length < shortest - 1 and all(row[length] == first[length] for row in rows):
+        length += 1
+    return length
 
 
 def _default_dtype(device: torch.device) -> torch.dtype:

@@ -1,9 +1,10 @@
 """Turning a teacher's action into training examples, with a reason for every rejection.
 
 A data action is a list of examples, each a mapping with ``instruction`` and ``response``
-(and optionally ``skill``), or the same list as JSON text (an LLM's output; a JSON object
-with an ``examples`` list, and text around the JSON, are accepted too). Nothing is dropped
-silently: every example is either accepted or listed in ``rejected`` with its reason.
+(optionally ``skill``, and ``image`` in an image domain), or the same list as JSON text
+(an LLM's output; a JSON object with an ``examples`` list, and text around the JSON, are
+accepted too). Nothing is dropped silently: every example is either accepted or listed in
+``rejected`` with its reason.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from societygym.envs.dataenv.domain import Domain
-from societygym.envs.dataenv.records import Example, question_key
+from societygym.envs.dataenv.records import Example
 
-FIELDS = ("instruction", "response", "skill")
+FIELDS = ("instruction", "response", "skill", "image")
 
 
 @dataclass
@@ -79,10 +80,10 @@ def to_example(item: Any) -> Example | str:
     for name in ("instruction", "response"):
         if not isinstance(item.get(name), str):
             return f"{name!r} must be a string"
-    skill = item.get("skill")
-    if skill is not None and not isinstance(skill, str):
-        return "'skill' must be a string or absent"
-    return Example(item["instruction"], item["response"], skill)
+    for name in ("skill", "image"):
+        if item.get(name) is not None and not isinstance(item.get(name), str):
+            return f"{name!r} must be a string or absent"
+    return Example(item["instruction"], item["response"], item.get("skill"), item.get("image"))
 
 
 def parse_examples(
@@ -97,9 +98,9 @@ def parse_examples(
             parsed.reject(index, example, item)
             continue
         if not allow_skill and example.skill is not None:
-            example = Example(example.instruction, example.response)
+            example = Example(example.instruction, example.response, image=example.image)
         reason = domain.check_example(example)
-        if reason is None and question_key(example.instruction) in held_out:
+        if reason is None and domain.example_key(example) in held_out:
             reason = "the question is in a held-out evaluation split"
         if reason is None and len(parsed.accepted) >= budget:
             reason = "over the example budget"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from societygym.envs.dataenv.records import Example, TaskItem, question_key
+from societygym.envs.dataenv.records import Example, Graded, TaskItem, question_key
 
 SPLITS = ("validation", "test")
 MAX_FIELD_LENGTH = 4000  # characters in one instruction or response
@@ -27,6 +27,10 @@ class Domain(ABC):
     name: str = "domain"
     #: tokens the student may generate when answering one question
     max_new_tokens: int = 16
+    #: whether examples carry an ``image`` (a domain without images rejects one)
+    has_images: bool = False
+    #: extra lines telling an LLM teacher what an example holds beyond instruction/response
+    example_hint: tuple[str, ...] = ()
 
     @property
     @abstractmethod
@@ -60,6 +64,29 @@ class Domain(ABC):
         """A generated example as a gradable item (to probe the student on new data)."""
         return TaskItem("generated", example.instruction, example.response, example.skill or "")
 
+    def item_key(self, item: TaskItem) -> str:
+        """What makes two evaluation items "the same question" (the held-out check): the
+        question text here; an image domain hashes the image too."""
+        return question_key(item.question)
+
+    def example_key(self, example: Example) -> str:
+        """``item_key`` of a training example, comparable with the held-out items' keys."""
+        return question_key(example.instruction)
+
+    def make_student(self, spec: str, finetune: str, train_config: Any, seed: int) -> Any:
+        """The student a spec string names, or None to use the env's default (HF causal
+        LMs); a domain whose student reads more than text builds its own."""
+        return None
+
+    def observation_spaces(self, max_errors: int) -> dict[str, Any]:
+        """Extra observation fields the domain adds (e.g. the error images), as spaces."""
+        return {}
+
+    def observation_fields(self, shown: Sequence[Graded], max_errors: int) -> dict[str, Any]:
+        """Values of ``observation_spaces(max_errors)`` for the errors shown, in their order
+        (JSON-able values: nested lists for arrays, as checkpoints store observations)."""
+        return {}
+
     def describe_skill(self, skill: str) -> str:
         """One line telling a teacher what ``skill`` covers."""
         return skill.replace("_", " ")
@@ -74,6 +101,8 @@ class Domain(ABC):
             return f"a field exceeds {MAX_FIELD_LENGTH} characters"
         if example.skill is not None and example.skill not in self.skills:
             return f"unknown skill {example.skill!r}"
+        if example.image is not None and not self.has_images:
+            return f"the {self.name} domain takes no images"
         return None
 
     def verify(self, example: Example) -> bool | None:
@@ -96,7 +125,7 @@ class Domain(ABC):
     @cached_property
     def held_out_keys(self) -> frozenset[str]:
         """Question hashes of both evaluation splits, which training data must avoid."""
-        return frozenset(question_key(i.question) for s in SPLITS for i in self.load_split(s))
+        return frozenset(self.item_key(i) for s in SPLITS for i in self.load_split(s))
 
     def split(self, split: str, per_skill: int | None = None) -> list[TaskItem]:
         """``split``, optionally only its first ``per_skill`` items of each skill."""

@@ -11,7 +11,8 @@ becomes examples.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from societygym.envs.dataenv.records import (
 from societygym.envs.dataenv.trainer import TrainConfig
 from societygym.spaces import UnicodeText
 
+logger = logging.getLogger(__name__)
+
 TRAINING_MODES = ("continue", "retrain")
 MAX_ANSWER_SHOWN = 200
 
@@ -45,13 +48,22 @@ def error_record(g: Graded, with_skill: bool) -> dict[str, str]:
     }
     if with_skill:
         record["skill"] = g.item.skill
+    if g.item.image is not None:
+        record["image"] = g.item.image
     return record
 
 
-def make_student(student: Any, finetune: str, train_config: dict | None, seed: int) -> Any:
-    """A student object from a spec string (see ``resolve_model_dir``) or the object itself."""
+def make_student(
+    student: Any, finetune: str, train_config: dict | None, seed: int, domain: Domain | None = None
+) -> Any:
+    """A student object from a spec string (the domain's own students first, then HF causal
+    LMs, see ``resolve_model_dir``) or the object itself."""
     if not isinstance(student, str):
         return student
+    if domain is not None:
+        own = domain.make_student(student, finetune, train_config, seed)
+        if own is not None:
+            return own
     from societygym.envs.dataenv.students import HFStudent
 
     return HFStudent(
@@ -85,6 +97,7 @@ class TeachingEnv(gym.Env):
         max_errors_shown: int = 20,
         run_dir: str | Path | None = None,
         student_seed: int = 0,
+        skill_discovery: Any = None,
         max_action_length: int = 1_000_000,
         max_text_length: int = 200_000,
         render_mode: str | None = None,
@@ -94,13 +107,25 @@ class TeachingEnv(gym.Env):
         if max_iterations < 1 or max_examples < 1:
             raise ValueError("max_iterations and max_examples must be >= 1")
         self.domain = make_domain(domain)
-        self.student = make_student(student, finetune, train_config, student_seed)
+        self.student = make_student(student, finetune, train_config, student_seed, self.domain)
         self.training = training
         self.max_iterations = int(max_iterations)
         self.max_examples = int(max_examples)
         self.max_examples_per_step = int(max_examples_per_step or max_examples)
         self.validation = self.domain.split("validation", val_per_skill)
         self.test_items = self.domain.split("test", test_per_skill)
+        if skill_discovery is not None:  # the same items, labeled by an LLM
+            from societygym.envs.dataenv.skills import discover_skills
+            from societygym.llm.cache import cache_dir
+
+            self.domain = discover_skills(
+                self.domain,
+                skill_discovery,
+                self.validation + self.test_items,
+                cache_dir=cache_dir() / "skill-discovery",
+            )
+            self.validation = self.domain.relabel(self.validation)
+            self.test_items = self.domain.relabel(self.test_items)
         self.data_cost = float(data_cost)
         self.max_errors_shown = int(max_errors_shown)
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -122,6 +147,7 @@ class TeachingEnv(gym.Env):
             "accuracy": spaces.Box(0.0, 1.0, (1,), np.float32),
             # [iterations done, iterations left, examples left]
             "budget": spaces.Box(0, top, (3,), np.int64),
+            **self.domain.observation_spaces(self.max_errors_shown),
         }
 
     def _extra_observation(self) -> dict[str, Any]:
@@ -131,18 +157,20 @@ class TeachingEnv(gym.Env):
     def _render_text(self, obs: dict[str, Any]) -> str:
         raise NotImplementedError
 
-    def _shown_errors(self) -> list[dict[str, str]]:
+    def _shown_errors(self) -> list[Graded]:
         wrong = [g for g in self._graded if not g.correct]
         shown = min(len(wrong), self.max_errors_shown)
         picked = self.np_random.choice(len(wrong), size=shown, replace=False) if shown else []
-        return [error_record(wrong[i], self.show_skills) for i in picked]
+        return [wrong[i] for i in picked]
 
     def _build_observation(self) -> dict[str, Any]:
-        errors = self._shown_errors()
+        shown = self._shown_errors()
+        errors = [error_record(g, self.show_skills) for g in shown]
         obs = {
             "accuracy": [accuracy(self._graded)],
             "budget": [self._iteration, self.max_iterations - self._iteration, self._examples_left],
             "errors": json.dumps(errors, ensure_ascii=False),
+            **self.domain.observation_fields(shown, self.max_errors_shown),
             **self._extra_observation(),
         }
         obs["text"] = self._render_text({**obs, "errors": errors})
@@ -187,6 +215,7 @@ class TeachingEnv(gym.Env):
             checkpoint.clear(self.run_dir)
             self._save()
         info = {"iteration": 0, "validation": self._history[-1]["validation"], "resumed": False}
+        self._log_progress(self._history[-1])
         return self._as_observation(self._observation), info
 
     def step(self, action: Any):
@@ -222,6 +251,7 @@ class TeachingEnv(gym.Env):
         self._observation = self._build_observation()
         if self.run_dir is not None:
             self._save()
+        self._log_progress(self._history[-1], len(parsed.rejected))
         return self._as_observation(self._observation), float(reward), False, truncated, info
 
     def _examples_for(self, action: Any, budget: int) -> tuple[Parsed, dict[str, Any]]:
@@ -261,6 +291,43 @@ class TeachingEnv(gym.Env):
             "validation": self._score(self._graded),
             "train": train.to_dict() if train is not None else None,
         }
+
+    def _log_progress(self, summary: dict[str, Any], rejected: int = 0) -> None:
+        """One line per iteration (``societygym run`` shows these): loss, accuracy per skill."""
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        validation, train = summary["validation"], summary["train"]
+        parts = [f"{self.domain.name} {self.kind} iteration {summary['iteration']}"]
+        if summary["iteration"]:
+            parts.append(f"reward {summary['reward']:+.3f}")
+            parts.append(f"{(train or {}).get('examples', 0)} examples ({rejected} rejected)")
+        if train and train.get("first_loss") is not None:
+            parts.append(
+                f"loss {train['first_loss']:.3f}->{train['last_loss']:.3f} "
+                f"in {train['seconds']:.1f} s"
+            )
+        parts.append(f"val acc {validation['accuracy']:.3f}")
+        skills = " ".join(f"{k}={v:.2f}" for k, v in validation["per_skill"].items())
+        logger.info("%s | %s", ", ".join(parts), skills)
+
+    @staticmethod
+    def summarize(infos: Sequence[Mapping[str, Any]], out_dir: Any = None) -> dict[str, float]:
+        """Mean initial/final validation and final test accuracy over finished episodes;
+        writes ``learning_curve.png`` into ``out_dir``."""
+        histories = [list(i["history"]) for i in infos if i.get("history")]
+        tests = [i["test"]["accuracy"] for i in infos if i.get("test")]
+        report: dict[str, float] = {"finished_episodes": float(len(histories))}
+        if histories:
+            report["val_accuracy_start"] = float(np.mean([h[0] for h in histories]))
+            report["val_accuracy_end"] = float(np.mean([h[-1] for h in histories]))
+            report["val_gain"] = report["val_accuracy_end"] - report["val_accuracy_start"]
+        if tests:
+            report["test_accuracy"] = float(np.mean(tests))
+        if out_dir is not None and histories:
+            from societygym.envs.dataenv.learning_curve import save_learning_curves
+
+            save_learning_curves({"episodes": histories}, Path(out_dir) / "learning_curve.png")
+        return report
 
     # --- kind-specific state (skill tree) ----------------------------------------------------
 

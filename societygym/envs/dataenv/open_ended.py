@@ -20,9 +20,13 @@ def budget_line(obs: dict[str, Any]) -> str:
     )
 
 
+def image_note(error: dict[str, str]) -> str:
+    return f" [image: {error['image']}]" if "image" in error else ""
+
+
 def error_lines(errors: list[dict[str, str]]) -> list[str]:
     return [
-        f"- Q: {e['question']}\n  student: {e['student_answer'] or '(empty)'} | "
+        f"- Q: {e['question']}{image_note(e)}\n  student: {e['student_answer'] or '(empty)'} | "
         f"correct: {e['gold_answer']}"
         for e in errors
     ]
@@ -39,7 +43,10 @@ class OpenEndedEnv(TeachingEnv):
     ``text``: everything below rendered for an LLM teacher. ``errors``: JSON list of up to
     ``max_errors_shown`` validation errors ``{question, student_answer, gold_answer}``, a
     random (seeded) sample when there are more. ``accuracy``: validation accuracy (``Box``
-    shape (1,)). ``budget``: ``[iterations done, iterations left, examples left]``.
+    shape (1,)). ``budget``: ``[iterations done, iterations left, examples left]``. A domain
+    may add fields: VQA adds ``error_images`` (``Box`` uint8 ``(min(max_errors_shown, 8), 64,
+    64, 3)``, the images of the first errors in ``errors`` order, zero-padded), and its
+    errors and examples carry an ``image``.
 
     ## Action
     A list of ``{"instruction", "response"}`` mappings, or the same as JSON text (also inside
@@ -71,7 +78,9 @@ class OpenEndedEnv(TeachingEnv):
     from the base model and train on all data so far, as the original did), ``train_config``
     (``TrainConfig`` fields), budgets, ``val_per_skill``/``test_per_skill`` (prefix of the
     frozen splits), ``run_dir`` (checkpoint every iteration; ``reset(options={"resume":
-    True})`` continues a killed episode from its last completed iteration).
+    True})`` continues a killed episode from its last completed iteration),
+    ``skill_discovery`` (an LLM spec: relabel the evaluation items with LLM-discovered
+    skills instead of the gold ones; see ``societygym.envs.dataenv.skills``).
 
     ## Version history
     v0: first release.
@@ -88,5 +97,5 @@ class OpenEndedEnv(TeachingEnv):
             lines += error_lines(errors)
         else:
             lines.append("The student answered every validation question correctly.")
-        lines += ["", DATA_FORMAT]
+        lines += ["", DATA_FORMAT, *self.domain.example_hint]
         return "\n".join(lines)

@@ -8,26 +8,45 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 
+def _fields(record: TaskItem | Example) -> dict[str, str | None]:
+    """A record's fields without ``image`` when it has none: text domains' records and
+    fingerprints stay what they were before images existed."""
+    return {k: v for k, v in asdict(record).items() if not (k == "image" and v is None)}
+
+
 @dataclass(frozen=True)
 class TaskItem:
-    """One evaluation question with its gold answer and skill label."""
+    """One evaluation question with its gold answer and skill label.
+
+    ``image`` is a reference the domain resolves (a scene description, a dataset image id,
+    an encoded PNG); None for text-only domains.
+    """
 
     id: str
     question: str
     answer: str
     skill: str
+    image: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return _fields(self)
 
 
 @dataclass(frozen=True)
 class Example:
-    """One training example written by a teacher (or a data-generation engine)."""
+    """One training example written by a teacher (or a data-generation engine).
+
+    ``image``: what the question is about in an image domain (a scene description or an
+    encoded image; see the domain), None otherwise.
+    """
 
     instruction: str
     response: str
     skill: str | None = None
+    image: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
-        return asdict(self)
+        return _fields(self)
 
 
 @dataclass(frozen=True)
@@ -49,7 +68,7 @@ def fingerprint(items: Iterable[TaskItem]) -> str:
     """A hash of a whole split (ids, questions, answers, skills, in order) for pinning it."""
     digest = hashlib.sha256()
     for item in items:
-        digest.update(json.dumps(asdict(item), sort_keys=True).encode())
+        digest.update(json.dumps(item.to_dict(), sort_keys=True).encode())
         digest.update(b"\n")
     return digest.hexdigest()[:16]
 

@@ -81,5 +81,6 @@ class SkillListEnv(TeachingEnv):
         lines += [
             "",
             DATA_FORMAT[:-1] + ', optionally with "skill": "<one of the skills above>".',
+            *self.domain.example_hint,
         ]
         return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""Running code against tests in the sandbox: student replies, teacher data, references.
+
+A problem is judged by one or more sandbox jobs built from the candidate code: an
+``assert`` program (the generated pool, HumanEval's ``check`` function, teacher-written
+tests), a program fed test input on stdin whose output is compared (LiveCodeBench stdin
+problems), or a ``Solution`` method called on JSON arguments (LiveCodeBench functional
+problems). Everything a candidate runs goes through ``societygym.sandbox``; nothing here
+executes it in-process. Jobs of many problems go to the pool at once (``run_many``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from societygym.sandbox import Policy, RunResult, Sandbox, get_sandbox
+
+KINDS = ("assert", "stdin", "functional")
+FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+IMPORT_LINE = re.compile(r"^(?:from\s+\S+\s+import\s+.+|import\s+.+)$", re.MULTILINE)
+RESULT = "sg_result"  # the variable a functional test leaves its value in
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One function-writing task and how it is judged.
+
+    ``prompt`` is what the student sees; ``solution`` a reference that passes (may be empty
+    for benchmarks without one); ``tests`` an assert program for ``kind="assert"``, else
+    ``cases`` of (input, expected output) strings; ``header`` code the candidate may rely on
+    (HumanEval's imports and signature, which a completion-style reply continues).
+    """
+
+    id: str
+    skill: str
+    entry_point: str
+    prompt: str
+    solution: str
+    kind: str = "assert"
+    tests: str = ""
+    cases: tuple[tuple[str, str], ...] = ()
+    header: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown test kind {self.kind!r}; expected one of {KINDS}")
+
+
+def extract_code(reply: str) -> str:
+    """The code in a reply: its first fenced block, else the whole reply."""
+    match = FENCE.search(reply)
+    return (match.group(1) if match else reply).strip("\n")
+
+
+def defines(code: str, name: str) -> bool:
+    """Whether ``code`` parses and defines ``name`` at top level (function or class).
+
+    Parsing never executes anything, so this is safe on untrusted text.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.name == name
+        for node in tree.body
+    )
+
+
+def candidate_program(problem: Problem, reply: str) -> str:
+    """The candidate's code, completed with the problem's header where the reply is a
+    function body (HumanEval's completion format) and with the header's imports otherwise."""
+    code = extract_code(reply)
+    if not problem.header:
+        return code
+    if defines(code, problem.entry_point):
+        imports = "\n".join(IMPORT_LINE.findall(problem.header))
+        return f"{imports}\n{code}" if imports else code
+    return problem.header + code
+
+
+def jobs_for(problem: Problem, code: str, token: str = "done") -> list[dict[str, Any]]:
+    """Sandbox jobs (``Sandbox.run`` keyword arguments) that all pass iff ``code`` does.
+
+    An assert program ends by setting a variable named after ``token`` (a fresh random one
+    per batch), so code that ends the program early (``exit(0)`` before the asserts) fails:
+    the variable is then missing, and code cannot guess the name to set it itself.
+    """
+    if problem.kind == "assert":
+        done = f"sg_done_{token}"
+        program = f"{code}\n\n{problem.tests}\n{done} = True\n"
+        return [{"program": program, "result_name": done}]
+    if problem.kind == "stdin":
+        return [{"program": code, "stdin": given} for given, _ in problem.cases]
+    calls = []
+    for given, _ in problem.cases:
+        args = [json.loads(line) for line in given.splitlines() if line.strip()]
+        call = f"\n{RESULT} = Solution().{problem.entry_point}(*{args!r})\n"
+        calls.append({"program": code + call, "result_name": RESULT})
+    return calls
+
+
+def _same_output(got: str, expected: str) -> bool:
+    """LiveCodeBench's comparison: line by line, surrounding whitespace ignored."""
+    lines = [line.strip() for line in got.strip().splitlines()]
+    return lines == [line.strip() for line in expected.strip().splitlines()]
+
+
+def job_passed(problem: Problem, index: int, result: RunResult) -> bool:
+    if not result.ok:
+        return False
+    if problem.kind == "assert":
+        return result.value is True
+    expected = problem.cases[index][1]
+    if problem.kind == "stdin":
+        return _same_output(result.stdout, expected)
+    try:
+        return result.value == json.loads(expected)
+    except json.JSONDecodeError:
+        return False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a candidate passed, and the first failure's reason when it did not."""
+
+    passed: bool
+    reason: str = ""
+
+
+def _reason(result: RunResult) -> str:
+    if result.ok:
+        return "wrong output"
+    last = (result.error.strip().splitlines()[-1:] or [""])[0]
+    if "sg_done_" in last:  # the sentinel of ``jobs_for`` was never set
+        return "the program stopped before its tests ran"
+    return f"{result.error_type}: {last[:200]}"
+
+
+class Judge:
+    """Runs candidates against problems in a sandbox pool (the shared one by default)."""
+
+    def __init__(
+        self, sandbox: Sandbox | None = None, timeout: float = 3.0, memory_mb: int = 512
+    ) -> None:
+        self._sandbox = sandbox
+        self.policy = Policy.stdlib(wall_seconds=timeout, cpu_seconds=timeout, memory_mb=memory_mb)
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self._sandbox if self._sandbox is not None else get_sandbox()
+
+    def run_programs(self, codes: Sequence[str], problems: Sequence[Problem]) -> list[Verdict]:
+        """One verdict per (code, problem) pair; all jobs run in parallel over the pool."""
+        spans, jobs, token = [], [], secrets.token_hex(8)
+        for code, problem in zip(codes, problems, strict=True):
+            built = jobs_for(problem, code, token)
+            spans.append((len(jobs), len(built)))
+            jobs += [{**job, "policy": self.policy} for job in built]
+        results = self.sandbox.run_many(jobs)
+        verdicts = []
+        for (start, count), problem in zip(spans, problems, strict=True):
+            mine = results[start : start + count]
+            failed = [(i, r) for i, r in enumerate(mine) if not job_passed(problem, i, r)]
+            if not count:
+                verdicts.append(Verdict(False, "no tests"))
+            elif failed:
+                verdicts.append(Verdict(False, _reason(failed[0][1])))
+            else:
+                verdicts.append(Verdict(True))
+        return verdicts
+
+    def judge(self, replies: Sequence[str], problems: Sequence[Problem]) -> list[bool]:
+        """pass@1 of each reply (a student's answer) on its problem."""
+        codes = [candidate_program(p, r) for r, p in zip(replies, problems, strict=True)]
+        return [v.passed for v in self.run_programs(codes, problems)]
+
+    def outputs_many(self, jobs: Sequence[tuple[str, str, Sequence[tuple]]]) -> list[RunResult]:
+        """``entry(*args)`` for every args tuple of ``inputs``, one run per
+        (code, entry, inputs) triple: how reference solutions compute expected outputs."""
+        built = [
+            {
+                "program": f"{code}\n\n{RESULT} = [{entry}(*args) for args in {list(inputs)!r}]\n",
+                "result_name": RESULT,
+                "policy": self.policy,
+            }
+            for code, entry, inputs in jobs
+        ]
+        return self.sandbox.run_many(built)

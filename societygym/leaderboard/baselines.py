@@ -1,0 +1,135 @@
+"""The built-in baselines of every setting, and the suites each applies to.
+
+``societygym leaderboard baselines`` evaluates them; the cheap ones (no LLM, no training)
+are evaluated for the shipped board (``societygym/leaderboard/board/``), the others with
+``--expensive`` (the embedded LLM agents on CPU take hours over a whole suite; the teaching
+baselines train the student on every step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from societygym.leaderboard.suites import SUITES, TEACHING_DOMAINS
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str  # TEAM/AGENT on the board
+    agent: str
+    suites: tuple[str, ...]
+    args: Mapping[str, Any] = field(default_factory=dict)
+    expensive: bool = False
+
+
+_TEXT = ("trivia", "persuasion", "programs")
+_TEACHERS = "societygym.baselines.dataenv_teachers"
+
+
+def _teaching_baselines() -> list[Baseline]:
+    """The DataEnvGym teachers, per domain whose suites are registered (the procedural
+    teachers write that domain's examples; the tree policies need no domain)."""
+    found = []
+    for domain in TEACHING_DOMAINS:
+        base = f"teaching-{domain.lower()}"
+        kinds = [s for s in (base, f"{base}-skill-list", f"{base}-skill-tree") if s in SUITES]
+        if not kinds:
+            continue
+        data = {"domain": domain.lower(), "examples_per_step": 40}
+        writing = tuple(s for s in kinds if not s.endswith("skill-tree"))
+        tree = tuple(s for s in kinds if s.endswith("skill-tree"))
+        found += [
+            Baseline(
+                "baselines/no-state-teacher",
+                f"{_TEACHERS}:NoStateTeacher",
+                writing,
+                data,
+                expensive=True,
+            ),
+            Baseline(
+                "baselines/skill-list-teacher",
+                f"{_TEACHERS}:SkillListTeacher",
+                tuple(s for s in writing if s.endswith("skill-list")),
+                data,
+                expensive=True,
+            ),
+            Baseline(
+                "baselines/alternating-tree",
+                f"{_TEACHERS}:AlternatingTreePolicy",
+                tree,
+                expensive=True,
+            ),
+            Baseline(
+                "baselines/threshold-tree", f"{_TEACHERS}:ThresholdTreePolicy", tree, expensive=True
+            ),
+            Baseline("baselines/llm-teacher", f"{_TEACHERS}:llm_teacher", kinds, expensive=True),
+        ]
+    return found
+
+
+BASELINES: tuple[Baseline, ...] = (
+    Baseline("baselines/random", "random", (*_TEXT, "trivia-listener")),
+    Baseline("baselines/fixed", "fixed", _TEXT),
+    Baseline("baselines/always-accept", "fixed", ("trivia-listener",), {"action": 1}),
+    Baseline(
+        "baselines/scripted-debater",
+        "societygym.envs.persuasion.debaters:ScriptedDebater",
+        ("persuasion",),
+    ),
+    Baseline("baselines/llm-embedded", "llm", (*_TEXT, "trivia-listener"), expensive=True),
+    Baseline(
+        "baselines/regal-primitive",
+        "societygym.baselines.regal.agent:PrimitiveAgent",
+        ("programs",),
+        expensive=True,
+    ),
+    Baseline(
+        "baselines/regal",
+        "societygym.baselines.regal.agent:ReGALAgent",
+        ("programs",),
+        expensive=True,
+    ),
+    *_teaching_baselines(),
+)
+
+
+def run_baselines(
+    suites: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    *,
+    db: str | None = None,
+    backend: str = "process",
+    workers: int | None = None,
+    include_expensive: bool = False,
+    progress: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Evaluate every selected baseline on every selected suite it applies to."""
+    from societygym.leaderboard.bundle import write
+    from societygym.leaderboard.commands import submit
+    from societygym.leaderboard.store import file_name
+
+    for baseline in BASELINES:
+        if baseline.expensive and not include_expensive:
+            continue
+        if names and baseline.name not in names and baseline.name.split("/")[1] not in names:
+            continue
+        for suite in baseline.suites:
+            if suites and suite not in suites:
+                continue
+            bundle = submit(
+                suite,
+                baseline.agent,
+                dict(baseline.args),
+                baseline.name,
+                db=db,
+                backend=backend,
+                workers=workers,
+                progress=progress,
+            )
+            if out is not None:
+                write(bundle, Path(out) / file_name(bundle["hash"]))
+            yield bundle

@@ -1,0 +1,56 @@
+"""The board's tables, shared by ``leaderboard show`` (terminal) and ``leaderboard site``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from societygym.leaderboard.suites import SUITES
+
+COLUMNS = ("rank", "name", "score", "95% CI", "episodes", "suite", "societygym", "git", "bundle")
+
+
+def ranked(rows: Sequence[Mapping[str, Any]], every: bool = False) -> dict[str, list[dict]]:
+    """Rows grouped by suite (and version), best first; by default only each name's best
+    bundle of a suite version (several evaluations of one agent are kept, but rank once)."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: (-r["score"], r["name"], r["hash"])):
+        label = f"{row['suite']} v{row['suite_version']}"
+        table = tables.setdefault(label, [])
+        if every or all(r["name"] != row["name"] for r in table):
+            table.append(dict(row))
+    order = {name: i for i, name in enumerate(SUITES)}
+    return {
+        label: [{**r, "rank": i + 1} for i, r in enumerate(table)]
+        for label, table in sorted(
+            tables.items(), key=lambda kv: (order.get(kv[0].split()[0], len(order)), kv[0])
+        )
+    }
+
+
+def cells(row: Mapping[str, Any]) -> list[str]:
+    """One row as the strings both renderings show."""
+    git = (row.get("git_sha") or "")[:8] or "-"
+    return [
+        str(row["rank"]),
+        row["name"],
+        f"{row['score']:.4f}",
+        f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]",
+        str(row["episodes"]),
+        f"{row['suite']} v{row['suite_version']}",
+        row["societygym_version"],
+        git,
+        row["hash"].split(":")[-1][:12],
+    ]
+
+
+def render_text(tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    from societygym.cli import _table
+
+    if not tables:
+        return "the board is empty: `societygym leaderboard submit` adds to it"
+    parts = []
+    for label, rows in tables.items():
+        description = SUITES[label.split()[0]].description if label.split()[0] in SUITES else ""
+        parts.append(f"== {label} ==  {description}\n" + _table([cells(r) for r in rows], COLUMNS))
+    return "\n\n".join(parts)

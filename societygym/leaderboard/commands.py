@@ -1,0 +1,334 @@
+"""``societygym leaderboard …``: suites, submit, reproduce, show, site, serve, import, export,
+verify, baselines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from societygym.agents import parse_kv
+
+DEFAULT_RUNS = "runs/leaderboard"
+
+
+def submit(
+    suite_name: str,
+    agent: str,
+    agent_args: dict[str, Any],
+    name: str,
+    *,
+    db: str | None = None,
+    runs: str | Path = DEFAULT_RUNS,
+    run_dir: str | Path | None = None,
+    backend: str = "process",
+    workers: int | None = None,
+    batch_size: int = 8,
+    progress: bool = True,
+    store: bool = True,
+) -> dict[str, Any]:
+    """Evaluate (or resume evaluating) an agent on a suite, write its bundle, store it."""
+    from societygym.leaderboard import bundle as bundles
+    from societygym.leaderboard.episodes import AgentSpec
+    from societygym.leaderboard.evaluate import evaluate, run_folder, run_spec
+    from societygym.leaderboard.suites import get_suite
+
+    bundles.check_name(name)
+    suite = get_suite(suite_name)
+    spec_agent = AgentSpec(agent, agent_args)
+    spec = run_spec(suite, spec_agent, batch_size)
+    folder = Path(run_dir) if run_dir else run_folder(Path(runs), name, spec)
+    start = time.perf_counter()
+    results = evaluate(
+        suite,
+        spec_agent,
+        folder,
+        backend=backend,
+        workers=workers,
+        batch_size=batch_size,
+        progress=progress,
+        spec=spec,
+    )
+    run = {
+        "wall_s": round(time.perf_counter() - start, 3),
+        "backend": backend,
+        "workers": workers,
+        "run_dir": str(folder),
+    }
+    bundle = bundles.build(name, suite, spec, results, run=run)
+    bundles.write(bundle, folder / "bundle.json")
+    if store:
+        from societygym.leaderboard.store import Store
+
+        Store(db).add(bundle)
+    return bundle
+
+
+def _print_summary(bundle: dict[str, Any]) -> None:
+    from societygym.cli import _table
+
+    summary = bundle["summary"]
+    rows = [
+        (
+            task,
+            f"{s['mean']:.4f}",
+            f"[{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}]",
+            " ".join(f"{v:.3f}" for v in s["per_seed"]),
+        )
+        for task, s in summary["tasks"].items()
+    ]
+    rows.append(
+        (
+            "SCORE",
+            f"{summary['score']:.4f}",
+            f"[{summary['ci95'][0]:.4f}, {summary['ci95'][1]:.4f}]",
+            " ".join(f"{v:.3f}" for v in summary["per_seed"]),
+        )
+    )
+    print(_table(rows, ("task", "mean", "95% CI", "per seed")))
+    print(f"\nbundle {bundle['hash']}")
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    bundle = submit(
+        args.suite,
+        args.agent,
+        parse_kv(args.agent_arg),
+        args.name,
+        db=args.db,
+        runs=args.runs,
+        run_dir=args.run_dir,
+        backend=args.backend,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+        store=not args.no_store,
+    )
+    _print_summary(bundle)
+    print(
+        f"written to {bundle['run']['run_dir']}/bundle.json"
+        + ("" if args.no_store else " and stored")
+    )
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Re-run a bundle's specification in a fresh folder and compare the results."""
+    from societygym.leaderboard import bundle as bundles
+    from societygym.leaderboard.episodes import AgentSpec
+    from societygym.leaderboard.evaluate import evaluate
+    from societygym.leaderboard.suites import Suite
+
+    original = bundles.read(args.bundle)
+    suite = Suite.from_dict(original["suite"])
+    agent = AgentSpec(original["agent"]["spec"], original["agent"]["args"])
+    spec = {
+        "suite": original["suite"],
+        "agent": original["agent"],
+        "group_size": original["evaluation"]["group_size"],
+    }
+    folder = Path(args.run_dir or Path(DEFAULT_RUNS) / "reproduce" / Path(args.bundle).stem)
+    results = evaluate(
+        suite,
+        agent,
+        folder,
+        backend=args.backend,
+        workers=args.workers,
+        progress=not args.quiet,
+        spec=spec,
+    )
+    again = bundles.build(original["name"], suite, spec, results)
+    same = again["episodes"] == original["episodes"]
+    print(
+        f"score {original['summary']['score']:.6f} -> {again['summary']['score']:.6f}; "
+        f"episodes {'identical' if same else 'DIFFER'}"
+    )
+    return 0 if same else 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.board import ranked, render_text
+    from societygym.leaderboard.store import open_board
+
+    store = open_board(args.db, shipped=not args.no_shipped)
+    print(render_text(ranked(store.rows(args.suite), every=args.all)))
+    return 0
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.site import build_site
+    from societygym.leaderboard.store import open_board
+
+    index = build_site(open_board(args.db, shipped=not args.no_shipped), Path(args.out))
+    print(f"site written to {index}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.serve import serve
+    from societygym.leaderboard.site import build_site
+    from societygym.leaderboard.store import open_board
+
+    folder = Path(args.out)
+    if not args.no_build:
+        build_site(open_board(args.db, shipped=not args.no_shipped), folder)
+    serve(folder, args.host, args.port)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.store import Store
+
+    added, skipped = Store(args.db).add_files(args.bundles)
+    print(f"{added} bundle(s) added, {skipped} already stored")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.store import open_board
+
+    paths = open_board(args.db, shipped=False).export(args.out, args.suite)
+    print(f"{len(paths)} bundle(s) written to {args.out}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.bundle import read
+
+    for path in args.bundles:
+        bundle = read(path)
+        print(
+            f"{path}: ok ({bundle['name']}, {bundle['suite']['name']} "
+            f"v{bundle['suite']['version']}, score {bundle['summary']['score']:.4f})"
+        )
+    return 0
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    from societygym.cli import _table
+    from societygym.leaderboard.suites import SUITES
+
+    rows = []
+    for suite in SUITES.values():
+        status = ""
+        if args.verify and suite.instances_sha:
+            from societygym.leaderboard.episodes import instances_sha
+
+            status = "ok" if instances_sha(suite) == suite.instances_sha else "CHANGED"
+        rows.append(
+            (
+                suite.name,
+                f"v{suite.version}",
+                str(len(suite.tasks)),
+                str(suite.episodes),
+                suite.spec_hash.split(":")[1][:12],
+                status,
+                suite.description,
+            )
+        )
+    header = ("suite", "version", "tasks", "episodes", "hash", "instances", "description")
+    print(_table(rows, header))
+    if args.json:
+        print(json.dumps({s.name: s.to_dict() for s in SUITES.values()}, indent=1))
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.baselines import run_baselines
+
+    for bundle in run_baselines(
+        args.suite,
+        args.baseline,
+        args.out,
+        db=args.db,
+        backend=args.backend,
+        workers=args.workers,
+        include_expensive=args.expensive,
+        progress=not args.quiet,
+    ):
+        print(
+            f"{bundle['name']:40s} {bundle['suite']['name']:28s} {bundle['summary']['score']:+.4f}"
+        )
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``leaderboard`` and its subcommands on the top-level subparsers."""
+    board = sub.add_parser("leaderboard", help="evaluate agents on suites, keep and show results")
+    commands = board.add_subparsers(dest="leaderboard_command", required=True)
+
+    def with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument(
+            "--db", default=None, help="SQLAlchemy URL or SQLite path ($SOCIETYGYM_LEADERBOARD_DB)"
+        )
+        return parser
+
+    def with_backend(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--backend", choices=("serial", "process", "ray"), default="process")
+        parser.add_argument("--workers", type=int, default=None, help="default: CPU count")
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    suites = commands.add_parser("suites", help="list the suites")
+    suites.add_argument("--verify", action="store_true", help="recompute instance hashes")
+    suites.add_argument("--json", action="store_true", help="also print the full specs")
+    suites.set_defaults(func=cmd_suites)
+
+    run = with_db(commands.add_parser("submit", help="evaluate an agent and store its bundle"))
+    run.add_argument("--agent", required=True, help="built-in alias or module:Class")
+    run.add_argument("--agent-arg", action="append", metavar="KEY=VALUE")
+    run.add_argument("--suite", required=True, help="a suite name or a suite .json file")
+    run.add_argument("--name", required=True, help="TEAM/AGENT")
+    run.add_argument("--batch-size", type=int, default=8, help="lockstep episodes per group")
+    run.add_argument("--runs", default=DEFAULT_RUNS, help="where run folders go")
+    run.add_argument("--run-dir", default=None, help="this run's folder (default: derived)")
+    run.add_argument("--no-store", action="store_true", help="write the bundle only")
+    with_backend(run)
+    run.set_defaults(func=cmd_submit)
+
+    again = commands.add_parser("reproduce", help="re-run a bundle's specification")
+    again.add_argument("bundle")
+    again.add_argument("--run-dir", default=None)
+    with_backend(again)
+    again.set_defaults(func=cmd_reproduce)
+
+    show = with_db(commands.add_parser("show", help="print the board"))
+    show.add_argument("--suite", default=None)
+    show.add_argument("--all", action="store_true", help="every bundle, not each name's best")
+    show.add_argument("--no-shipped", action="store_true", help="leave out shipped baselines")
+    show.set_defaults(func=cmd_show)
+
+    site = with_db(commands.add_parser("site", help="build the static HTML board"))
+    site.add_argument("--out", default="runs/leaderboard-site")
+    site.add_argument("--no-shipped", action="store_true")
+    site.set_defaults(func=cmd_site)
+
+    serve = with_db(commands.add_parser("serve", help="build the site and serve it locally"))
+    serve.add_argument("--out", default="runs/leaderboard-site")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-build", action="store_true", help="serve --out as it is")
+    serve.add_argument("--no-shipped", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    imp = with_db(commands.add_parser("import", help="add bundle files to the database"))
+    imp.add_argument("bundles", nargs="+")
+    imp.set_defaults(func=cmd_import)
+
+    exp = with_db(commands.add_parser("export", help="write the database's bundles as files"))
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--suite", default=None)
+    exp.set_defaults(func=cmd_export)
+
+    verify = commands.add_parser("verify", help="check bundle files (hash, schema, summary)")
+    verify.add_argument("bundles", nargs="+")
+    verify.set_defaults(func=cmd_verify)
+
+    base = with_db(commands.add_parser("baselines", help="evaluate the built-in baselines"))
+    base.add_argument("--suite", action="append", help="only these suites")
+    base.add_argument("--baseline", action="append", help="only these baseline names")
+    base.add_argument("--out", default=None, help="also write the bundles here (e.g. the board)")
+    base.add_argument("--expensive", action="store_true", help="include LLM/training baselines")
+    with_backend(base)
+    base.set_defaults(func=cmd_baselines)

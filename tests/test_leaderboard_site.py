@@ -1,0 +1,189 @@
+"""The static board: built from a real database, served on loopback, rendered by a real
+headless Chromium (its tables, the script's sorting, the agent pages' plots, a screenshot)."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sqlalchemy")
+
+from societygym.leaderboard import bundle as bundles
+from societygym.leaderboard.commands import submit
+from societygym.leaderboard.serve import serve_in_thread
+from societygym.leaderboard.site import build_site
+from societygym.leaderboard.store import Store, open_board
+from tests.test_leaderboard_support import AGENT, tiny_suite, write_suite
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("site")
+    suite = write_suite(folder, tiny_suite(questions=6))
+    store = Store(str(folder / "board.db"))
+    for name, delay in (("alpha/coin", 0.0), ("beta/coin", 0.001)):
+        store.add(
+            submit(
+                str(suite),
+                AGENT,
+                {"delay": delay},
+                name,
+                run_dir=folder / name,
+                backend="serial",
+                progress=False,
+                store=False,
+            )
+        )
+    worse = copy.deepcopy(store.get(store.rows()[0]["hash"]))
+    for episode in worse["episodes"]:
+        episode["value"] = -1.0
+    worse["summary"] = bundles.build(
+        "gamma/worst", tiny_suite(6), {"agent": worse["agent"], "group_size": 1}, worse["episodes"]
+    )["summary"]
+    worse["name"] = "gamma/worst"
+    worse["hash"] = bundles.bundle_hash(worse)
+    store.add(worse)
+    build_site(store, folder / "out")
+    return folder / "out"
+
+
+def _chromium(*args: str, tmp: Path) -> str:
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run does")
+    result = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def _names(dom: str) -> list[str]:
+    table = dom[dom.index('<table class="board"') :]
+    table = table[: table.index("</table>")]
+    return re.findall(r'<a href="agents/[^"]+\.html">([^<]+)</a>', table)
+
+
+def test_the_site_has_every_table_and_agent_page(site: Path) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.count('<table class="board"') == 1
+    assert _names(index) == ["alpha/coin", "beta/coin", "gamma/worst"]  # best first, then name
+    page = (site / "agents" / "alpha_coin.html").read_text(encoding="utf-8")
+    assert "trivia: reliability" in page and "<svg" in page
+
+
+def test_served_and_rendered_in_headless_chromium(site: Path, tmp_path: Path) -> None:
+    server, base = serve_in_thread(site)
+    try:
+        with urllib.request.urlopen(base + "index.html", timeout=10) as response:
+            assert response.status == 200
+        dom = _chromium("--dump-dom", base + "index.html?sort=score&order=asc", tmp=tmp_path)
+        assert 'data-ready="3"' in dom, "the page script did not run"
+        assert 'data-sorted="score:asc"' in dom
+        assert _names(dom)[0] == "gamma/worst"  # sorted in the browser: worst first
+        dom = _chromium("--dump-dom", base + "index.html?sort=name&order=desc", tmp=tmp_path)
+        assert _names(dom) == ["gamma/worst", "beta/coin", "alpha/coin"]
+        agent = _chromium("--dump-dom", base + "agents/alpha_coin.html", tmp=tmp_path)
+        assert "<svg" in agent and "trivia: reliability" in agent
+        shot = tmp_path / "board.png"
+        _chromium(
+            f"--screenshot={shot}", "--window-size=1200,800", base + "index.html", tmp=tmp_path
+        )
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_shipped_baselines_are_on_a_fresh_board(tmp_path: Path, capsys) -> None:
+    from societygym.cli import main
+    from societygym.leaderboard.store import SHIPPED
+
+    shipped = sorted(SHIPPED.glob("*.json"))
+    if not shipped:
+        pytest.skip("no shipped bundles yet")
+    store = open_board(str(tmp_path / "fresh.db"))
+    assert store.count()[0] == len(shipped)
+    assert main(["leaderboard", "show", "--db", str(tmp_path / "fresh.db")]) == 0
+    assert "baselines/" in capsys.readouterr().out
+
+
+def test_plots_for_every_kind_of_task() -> None:
+    from societygym.leaderboard.plots import task_plot
+
+    episodes = [
+        {
+            "value": 1.0,
+            "info": {"half": "resist", "p_accept": 0.9, "correct": True},
+            "curve": [0.1, 0.3, 0.5],
+        },
+        {
+            "value": 0.0,
+            "info": {"half": "accept", "p_accept": 0.2, "correct": False},
+            "curve": [0.1, 0.2, 0.4],
+        },
+    ]
+    reliability = task_plot("reliability", "t", episodes)
+    assert reliability is not None and reliability.count("<rect") == 2  # two non-empty bins
+    split = task_plot("split:half", "t", episodes)
+    assert split is not None and "accept: 0.000" in split and "resist: 1.000" in split
+    curve = task_plot("curve:validation.accuracy", "t", episodes)
+    assert curve is not None and curve.count("<circle") == 3 and "iteration 2: 0.450" in curve
+    assert task_plot(None, "t", episodes) is None
+    with pytest.raises(ValueError, match="unknown plot"):
+        task_plot("pie", "t", episodes)
+
+
+def test_cli_serve_answers_on_loopback(site: Path) -> None:
+    import os
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "societygym.cli",
+            "leaderboard",
+            "serve",
+            "--out",
+            str(site),
+            "--no-build",
+            "--port",
+            "0",
+        ],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(0) + "index.html", timeout=10) as response:
+            assert b'<table class="board"' in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
