@@ -49,24 +49,9 @@ def run_episode(env, teacher, seed: int) -> dict:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
+    from societygym.envs.dataenv.learning_curve import save_learning_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name, episodes in results.items():
-        curves = [e["curve"] for e in episodes]
-        xs = range(len(curves[0]))
-        means = [statistics.fmean(c[i] for c in curves) for i in xs]
-        for c in curves:
-            ax.plot(xs, c, alpha=0.25, lw=0.8)
-        ax.plot(xs, means, lw=2, label=f"{name} (mean of {len(curves)})")
-    ax.set_xlabel("teaching iteration")
-    ax.set_ylabel("validation accuracy")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_learning_curves({name: [e["curve"] for e in eps] for name, eps in results.items()}, path)
 
 
 def main() -> None:

@@ -168,10 +168,12 @@ def test_env_reports_rejected_teacher_code(code) -> None:
     env.reset(seed=0)
     good = code.generate("list", 2, np.random.default_rng(1))
     bad = {"instruction": "Negate.\nassert neg(1) == -1", "response": "def neg(x):\n    return x"}
-    _, _, _, _, info = env.step([e.to_dict() for e in good] + [bad])
+    malformed = {"instruction": "Negate.", "response": ""}  # never runs: not counted
+    _, _, _, _, info = env.step([e.to_dict() for e in good] + [bad, malformed])
     assert info["accepted"] == 2
-    assert [r["index"] for r in info["rejected"]] == [2]
+    assert [r["index"] for r in info["rejected"]] == [2, 3]
     assert "fails its tests" in info["rejected"][0]["reason"]
+    assert info["verification"] == {"passed": 2, "failed": 1, "pass_rate": 2 / 3}
 
 
 def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(humaneval) -> None:

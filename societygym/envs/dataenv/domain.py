@@ -31,6 +31,9 @@ class Domain(ABC):
     has_images: bool = False
     #: extra lines telling an LLM teacher what an example holds beyond instruction/response
     example_hint: tuple[str, ...] = ()
+    #: where ``check_example`` runs the example (code against its own tests), the start of
+    #: the reason it gives for a failed run; the env then reports the pass rate in ``info``
+    verification_failure: str | None = None
 
     @property
     @abstractmethod

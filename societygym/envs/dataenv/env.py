@@ -53,6 +53,18 @@ def error_record(g: Graded, with_skill: bool) -> dict[str, str]:
     return record
 
 
+def verification_counts(parsed: Parsed, failure: str) -> dict[str, Any]:
+    """How many examples ran and passed, or ran and failed, before training. Examples that
+    were rejected before running (malformed, held out) count in neither."""
+    failed = sum(r["reason"].startswith(failure) for r in parsed.rejected)
+    ran = len(parsed.accepted) + failed
+    return {
+        "passed": len(parsed.accepted),
+        "failed": failed,
+        "pass_rate": len(parsed.accepted) / ran if ran else None,
+    }
+
+
 def make_student(
     student: Any, finetune: str, train_config: dict | None, seed: int, domain: Domain | None = None
 ) -> Any:
@@ -243,6 +255,8 @@ class TeachingEnv(gym.Env):
         )
         if parsed.error:
             info["error"] = parsed.error
+        if self.domain.verification_failure is not None:
+            info["verification"] = verification_counts(parsed, self.domain.verification_failure)
         if truncated:
             self._test_report = self._score(self._evaluate(self.test_items))
             self._running = False

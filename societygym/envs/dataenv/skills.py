@@ -207,6 +207,7 @@ class DiscoveredSkills(Domain):
         self.name = f"{base.name}+discovered"
         self.max_new_tokens = base.max_new_tokens
         self.has_images, self.example_hint = base.has_images, base.example_hint
+        self.verification_failure = base.verification_failure
         self.assignment = dict(assignment)
         self._skills = tuple(dict.fromkeys(self.assignment.values()))
         gold: dict[str, dict[str, int]] = {}

@@ -60,6 +60,7 @@ class CodeDomain(Domain):
 
     name = "code"
     benchmarks: tuple[str, ...] = BENCHMARKS
+    verification_failure = "the solution fails its tests"
     example_hint = (
         "Each instruction states a function-writing task and ends with its tests as `assert` "
         "lines; the response is only the Python code. Code that fails its own asserts is "
@@ -156,7 +157,7 @@ class CodeDomain(Domain):
         if reason is not None:
             return reason
         verdict = self._run_own_tests(example)
-        return None if verdict.passed else f"the solution fails its tests ({verdict.reason})"
+        return None if verdict.passed else f"{self.verification_failure} ({verdict.reason})"
 
     def verify(self, example: Example) -> bool | None:
         if self._static_reason(example) is not None:
