@@ -57,6 +57,19 @@ class KeywordLLM:
         return out
 
 
+def tiny_env(**kwargs) -> SkillListEnv:
+    """A one-iteration skill-list env with the tiny student and one item per skill."""
+    settings = dict(
+        student="tiny",
+        max_iterations=1,
+        max_examples=4,
+        val_per_skill=1,
+        test_per_skill=1,
+        train_config={"epochs": 1},
+    )
+    return SkillListEnv(**{**settings, **kwargs})
+
+
 def test_names_are_cleaned_and_grouped_with_fallbacks() -> None:
     reply = 'Here you go: {"Number Sense": ["parity checks"], "sums": ["adding numbers"]}'
     groups = assign_names(["parity checks", "adding numbers", "numbers sense drill", "zzz"], reply)
@@ -97,15 +110,7 @@ def test_discovered_domain_drives_a_skill_list_env(tmp_path) -> None:
     with pytest.raises(ValueError, match="no validation items"):
         domain.generate("nonexistent", 2, np.random.default_rng(0))
 
-    env = SkillListEnv(
-        domain=domain,
-        student="tiny",
-        max_iterations=1,
-        max_examples=8,
-        val_per_skill=1,
-        test_per_skill=1,
-        train_config={"epochs": 1},
-    )
+    env = tiny_env(domain=domain, max_examples=8)
     assert {i.skill for i in env.validation} <= set(domain.skills) | {OTHER}
     obs, _ = env.reset(seed=0)
     assert obs["skill_accuracy"].shape == (len(domain.skills),)
@@ -120,15 +125,7 @@ def test_env_discovers_skills_with_a_real_llm(tmp_path, monkeypatch) -> None:
     from societygym.llm import tiny_llm_dir
 
     tiny_llm_dir(0)  # built in the temporary cache
-    env = SkillListEnv(
-        student="tiny",
-        max_iterations=1,
-        max_examples=4,
-        val_per_skill=1,
-        test_per_skill=1,
-        skill_discovery="tiny",
-        train_config={"epochs": 1},
-    )
+    env = tiny_env(skill_discovery="tiny")
     assert isinstance(env.domain, DiscoveredSkills)
     assert {i.skill for i in env.validation + env.test_items} <= set(env.skills)
     assert any((tmp_path / "skill-discovery").iterdir())
@@ -161,14 +158,7 @@ def test_summarize_and_progress_lines(tmp_path, caplog) -> None:
     assert report["test_accuracy"] == pytest.approx(0.2)
     assert (tmp_path / "learning_curve.png").exists()
 
-    env = SkillListEnv(
-        student="tiny",
-        max_iterations=1,
-        max_examples=4,
-        val_per_skill=1,
-        test_per_skill=1,
-        train_config={"epochs": 1},
-    )
+    env = tiny_env()
     with caplog.at_level(logging.INFO, logger="societygym"):
         env.reset(seed=0)
         env.step([{"instruction": "Is 4 even? Answer yes or no.", "response": "yes"}, {}])

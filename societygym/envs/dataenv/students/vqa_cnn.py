@@ -115,9 +115,8 @@ class VQACNNStudent:
     ``train`` call (continue-training from the current weights). ``threads``: torch threads
     whenever the student computes (restored afterwards; None keeps torch's setting). One is
     the default: a model this small gains little from intra-op threads, loses several times
-    its speed when the cores are shared, and, in an ``AsyncVectorEnv`` worker forked from a
-    process that already ran OpenMP threads, a multi-threaded op would hang (libgomp is not
-    fork-safe).
+    its speed when the cores are shared. (Forked ``AsyncVectorEnv`` workers are safe with any
+    setting: torch is imported through ``fork_safe_torch``.)
     """
 
     def __init__(
@@ -132,8 +131,9 @@ class VQACNNStudent:
         eval_batch_size: int = 256,
         threads: int | None = 1,
     ) -> None:
-        import torch
+        from societygym.llm.torch_runtime import fork_safe_torch
 
+        torch = fork_safe_torch()
         if epochs < 1 or batch_size < 1 or learning_rate <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and learning_rate > 0")
         self.answers = tuple(answers)
