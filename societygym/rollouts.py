@@ -3,11 +3,13 @@
 ``collect_rollouts`` runs the suite's own runners (``societygym.runner.run_episodes`` for
 Gymnasium envs, ``societygym.envs.persuasion.rollout.run_parallel_episodes`` for PettingZoo
 parallel envs, one policy per agent id) so that a training run sees exactly what
-``societygym run`` evaluates: the same copies stepped in lockstep with one batched
-``act_batch`` call per step (per policy) across copies, episode ``i`` reset with seed
-``seed + i``. The runners' JSONL traces are then flattened into one row per agent step, with
-the LLM call behind it (prompt, completion, completion token ids and log-probs where the
-backend reports them) next to the env's reward and ``info``.
+``societygym run`` evaluates, episode ``i`` reset with seed ``seed + i``. The copies' LLM
+calls are batched: an ``LLMAgent`` on a single-agent env shares one continuously refilled
+decoding batch across copies (a copy steps as soon as its own completion ends), other agents
+get one ``act_batch`` call per step (per policy). The runners' JSONL traces are then
+flattened into one row per agent step, with the LLM call behind it (prompt, completion,
+completion token ids and log-probs where the backend reports them) next to the env's reward
+and ``info``.
 
 The copies are stepped like a ``gymnasium.vector.SyncVectorEnv``, but each is reset per
 episode with its own seed instead of auto-reset: a vector env's auto-reset continues each
@@ -81,13 +83,19 @@ def collect_rollouts(
     env_kwargs: Mapping[str, Any] | None = None,
     out_dir: str | Path | None = None,
     progress: bool = False,
+    schedule: str = "auto",
 ) -> Rollouts:
     """Play ``episodes`` episodes of ``env_id`` on ``num_envs`` copies and return their steps.
 
     ``agent`` is any agent (an ``LLMAgent`` batches its LLM calls across the copies); for a
     multi-agent env it may also be a mapping from agent id to agent. Traces (and images of
     image observations) are kept in ``out_dir`` when given, else in a temporary folder.
+    ``schedule`` (single-agent envs; see ``run_episodes``): ``"auto"`` decodes an
+    ``LLMAgent``'s copies in one continuously refilled batch where its LLM allows, so a copy
+    steps as soon as its own completion ends; ``"lockstep"`` waits for every copy each step.
     """
+    from functools import partial
+
     from societygym.registry import entry
 
     multi_agent = entry(env_id).multi_agent
@@ -96,7 +104,9 @@ def collect_rollouts(
     else:
         if isinstance(agent, Mapping):
             raise TypeError(f"{env_id} is single-agent: pass one agent, not a mapping")
-        from societygym.runner import run_episodes as run
+        from societygym.runner import run_episodes
+
+        run = partial(run_episodes, schedule=schedule)
     with tempfile.TemporaryDirectory(prefix="societygym-rollouts-") as scratch:
         out = Path(out_dir) if out_dir is not None else Path(scratch)
         started = time.perf_counter()

@@ -1,7 +1,8 @@
 """Running an agent on a single-agent env for many episodes, with traces and a summary.
 
-Episodes run in lockstep on ``batch_size`` copies of the env so that an LLM agent's calls
-are batched (``act_batch``); episode ``i`` is reset with seed ``seed + i``, so results do not
+Episodes run on ``batch_size`` copies of the env so that an LLM agent's calls are batched:
+in lockstep (one ``act_batch`` per step) or, for an ``LLMAgent``, through one continuously
+refilled decoding batch. Episode ``i`` is reset with seed ``seed + i``, so results do not
 depend on the batch size.
 """
 
@@ -65,6 +66,9 @@ class _Slot:
     trace: list[dict[str, Any]] = field(default_factory=list)
 
 
+SCHEDULES = ("lockstep", "continuous", "auto")
+
+
 def run_episodes(
     env_id: str,
     agent: Any,
@@ -75,74 +79,158 @@ def run_episodes(
     batch_size: int = 8,
     out_dir: str | Path | None = None,
     progress: bool = True,
+    schedule: str = "lockstep",
 ) -> RunSummary:
+    """Play ``episodes`` episodes on ``batch_size`` env copies.
+
+    ``schedule="lockstep"`` steps the copies together, one ``act_batch`` call per step.
+    ``"continuous"`` (an ``LLMAgent`` on a model with continuous batching, e.g. the embedded
+    SmolLM2) decodes every copy's prompt in one running batch and steps a copy as soon as its
+    own completion ends, so no copy waits for the longest completion of the step; ``"auto"``
+    picks it where the agent allows. With greedy decoding both give the same episodes.
+    """
     if episodes < 1:
         raise ValueError("episodes must be at least 1")
-    out = Path(out_dir) if out_dir is not None else None
-    jsonify = Jsonifier(out / "images" if out else None)
-    slots = [
-        _Slot(gym.make(env_id, **(env_kwargs or {}))) for _ in range(min(batch_size, episodes))
-    ]
-    env_class = type(slots[0].env.unwrapped)
-    if hasattr(agent, "bind"):
-        agent.bind(env_id, slots[0].env.action_space, env_class)
-    returns: list[float] = [0.0] * episodes
-    lengths: list[int] = [0] * episodes
-    final_infos: list[dict[str, Any]] = [{}] * episodes
-    next_episode = 0
-    bar = _progress_bar(episodes, env_id, progress)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, not {schedule!r}")
+    continuous = supports_continuous(agent)
+    if schedule == "continuous" and not continuous:
+        raise ValueError(
+            "schedule='continuous' needs an LLMAgent (act_batch not overridden) whose LLM "
+            "has a continuous-batching decoder (TransformersLLM)"
+        )
+    book = _Episodes(env_id, agent, episodes, seed, env_kwargs, batch_size, out_dir, progress)
+    if schedule != "lockstep" and continuous:
+        _play_continuous(book, agent)
+    else:
+        _play_lockstep(book, agent)
+    return book.finish()
 
-    def start(slot: _Slot) -> bool:
-        nonlocal next_episode
-        if next_episode >= episodes:
-            slot.episode = -1
-            return False
-        slot.episode, next_episode = next_episode, next_episode + 1
-        if hasattr(agent, "reset"):
-            agent.reset()
-        slot.observation, slot.info = slot.env.reset(seed=seed + slot.episode)
-        slot.total, slot.steps, slot.trace = 0.0, 0, []
-        return True
 
-    active = [slot for slot in slots if start(slot)]
+def supports_continuous(agent: Any) -> bool:
+    """Whether ``agent``'s calls can be decoded by a running batch one copy at a time."""
+    from societygym.agents.llm_agent import LLMAgent
+
+    return (
+        isinstance(agent, LLMAgent)
+        and type(agent).act_batch is LLMAgent.act_batch
+        and hasattr(agent.llm, "decoder")
+    )
+
+
+def _play_lockstep(book: _Episodes, agent: Any) -> None:
+    active = [slot for slot in book.slots if book.start(slot)]
     while active:
         actions = act_batch(agent, [s.observation for s in active], [s.info for s in active])
         calls = getattr(agent, "last_calls", None) or [None] * len(active)
         for slot, action, call in zip(active, actions, calls, strict=True):
-            observation, reward, terminated, truncated, info = slot.env.step(action)
-            record = {
-                "step": slot.steps,
-                "observation": jsonify(slot.observation),
-                "action": jsonify(action),
-                "reward": float(reward),
-                "terminated": bool(terminated),
-                "truncated": bool(truncated),
-                "info": jsonify(info),
-            }
-            if call is not None:
-                record["agent"] = jsonify(call)
-            slot.trace.append(record)
-            slot.total += float(reward)
-            slot.steps += 1
-            slot.observation, slot.info = observation, info
-            if terminated or truncated:
-                returns[slot.episode], lengths[slot.episode] = slot.total, slot.steps
-                final_infos[slot.episode] = info
-                if out is not None:
-                    _write_trace(out, slot.episode, seed + slot.episode, slot.trace)
-                bar.update(1)
-                start(slot)
-        active = [slot for slot in slots if slot.episode >= 0]
-    bar.close()
-    for slot in slots:
-        slot.env.close()
-    summary = RunSummary(env_id, episodes, returns, lengths, final_infos=final_infos)
-    summarize = getattr(env_class, "summarize", None)
-    if summarize is not None:
-        summary.metrics = summarize(final_infos, out)
-    if out is not None:
-        (out / "summary.json").write_text(json.dumps(jsonify(summary.to_dict()), indent=2))
-    return summary
+            if book.advance(slot, action, call):
+                book.start(slot)
+        active = [slot for slot in book.slots if slot.episode >= 0]
+
+
+def _play_continuous(book: _Episodes, agent: Any) -> None:
+    decoder = agent.decoder(slots=len(book.slots))
+    prompts: dict[int, Any] = {}
+
+    def ask(index: int) -> None:
+        prompts[index] = agent.render_prompt(book.slots[index].observation)
+        decoder.submit(agent.llm.encode(prompts[index]), index)
+
+    for index, slot in enumerate(book.slots):
+        if book.start(slot):
+            ask(index)
+    while decoder.busy:
+        for index, generation in decoder.step():
+            action, call = agent.act_from(prompts[index], generation)
+            slot = book.slots[index]
+            if not book.advance(slot, action, call) or book.start(slot):
+                ask(index)
+
+
+class _Episodes:
+    """The env copies and the bookkeeping of every episode: resets, traces, returns."""
+
+    def __init__(
+        self,
+        env_id: str,
+        agent: Any,
+        episodes: int,
+        seed: int,
+        env_kwargs: dict[str, Any] | None,
+        batch_size: int,
+        out_dir: str | Path | None,
+        progress: bool,
+    ) -> None:
+        self.env_id, self.agent, self.episodes, self.seed = env_id, agent, episodes, seed
+        self.out = Path(out_dir) if out_dir is not None else None
+        self.jsonify = Jsonifier(self.out / "images" if self.out else None)
+        self.slots = [
+            _Slot(gym.make(env_id, **(env_kwargs or {}))) for _ in range(min(batch_size, episodes))
+        ]
+        self.env_class = type(self.slots[0].env.unwrapped)
+        if hasattr(agent, "bind"):
+            agent.bind(env_id, self.slots[0].env.action_space, self.env_class)
+        self.returns: list[float] = [0.0] * episodes
+        self.lengths: list[int] = [0] * episodes
+        self.final_infos: list[dict[str, Any]] = [{}] * episodes
+        self.next_episode = 0
+        self.bar = _progress_bar(episodes, env_id, progress)
+
+    def start(self, slot: _Slot) -> bool:
+        """Reset ``slot`` to the next episode; False (and the slot idle) when none is left."""
+        if self.next_episode >= self.episodes:
+            slot.episode = -1
+            return False
+        slot.episode, self.next_episode = self.next_episode, self.next_episode + 1
+        if hasattr(self.agent, "reset"):
+            self.agent.reset()
+        slot.observation, slot.info = slot.env.reset(seed=self.seed + slot.episode)
+        slot.total, slot.steps, slot.trace = 0.0, 0, []
+        return True
+
+    def advance(self, slot: _Slot, action: Any, call: dict[str, Any] | None) -> bool:
+        """Step ``slot`` with ``action`` and record it; True when its episode has ended."""
+        jsonify = self.jsonify
+        observation, reward, terminated, truncated, info = slot.env.step(action)
+        record = {
+            "step": slot.steps,
+            "observation": jsonify(slot.observation),
+            "action": jsonify(action),
+            "reward": float(reward),
+            "terminated": bool(terminated),
+            "truncated": bool(truncated),
+            "info": jsonify(info),
+        }
+        if call is not None:
+            record["agent"] = jsonify(call)
+        slot.trace.append(record)
+        slot.total += float(reward)
+        slot.steps += 1
+        slot.observation, slot.info = observation, info
+        if not (terminated or truncated):
+            return False
+        self.returns[slot.episode], self.lengths[slot.episode] = slot.total, slot.steps
+        self.final_infos[slot.episode] = info
+        if self.out is not None:
+            _write_trace(self.out, slot.episode, self.seed + slot.episode, slot.trace)
+        self.bar.update(1)
+        return True
+
+    def finish(self) -> RunSummary:
+        self.bar.close()
+        for slot in self.slots:
+            slot.env.close()
+        summary = RunSummary(
+            self.env_id, self.episodes, self.returns, self.lengths, final_infos=self.final_infos
+        )
+        summarize = getattr(self.env_class, "summarize", None)
+        if summarize is not None:
+            summary.metrics = summarize(self.final_infos, self.out)
+        if self.out is not None:
+            text = json.dumps(self.jsonify(summary.to_dict()), indent=2)
+            (self.out / "summary.json").write_text(text)
+        return summary
 
 
 def _write_trace(out: Path, episode: int, seed: int, trace: Sequence[dict[str, Any]]) -> None:

@@ -98,3 +98,42 @@ def test_parallel_env_with_one_policy_per_agent(tiny):
 def test_single_agent_env_refuses_a_mapping_of_agents():
     with pytest.raises(TypeError, match="single-agent"):
         collect_rollouts("Trivia-Calibration-v0", {"a": FixedAgent()}, episodes=1)
+
+
+def test_continuous_schedule_plays_the_same_episodes_as_lockstep(tiny):
+    """A multi-step env whose copies' completions end at different steps: copies fed from one
+    refilled batch play exactly the episodes lockstep copies play (greedy decoding)."""
+    # stop strings end the random model's completions after varying numbers of tokens
+    agent = LLMAgent(tiny, max_tokens=5, temperature=0.0, stop=["e", "a", "o"])
+    env_kwargs = {"max_steps": 6}
+    before = tiny.usage.snapshot()
+    lockstep = collect_rollouts(
+        "TextCraft-v0", agent, episodes=5, num_envs=3, env_kwargs=env_kwargs, schedule="lockstep"
+    )
+    lockstep_usage = tiny.usage.since(before)
+    before = tiny.usage.snapshot()
+    continuous = collect_rollouts(
+        "TextCraft-v0", agent, episodes=5, num_envs=3, env_kwargs=env_kwargs, schedule="continuous"
+    )
+    assert tiny.usage.since(before) == lockstep_usage
+    assert [_without_logprobs(r) for r in continuous.rows] == [
+        _without_logprobs(r) for r in lockstep.rows
+    ]
+    for ours, theirs in zip(continuous.rows, lockstep.rows, strict=True):
+        # padding differs between the schedules: the same tokens, float-level log-probs
+        assert ours["completion_logprobs"] == pytest.approx(theirs["completion_logprobs"], abs=1e-4)
+    assert len(continuous.rows) == 5 * 6
+    assert {row["completion_tokens"] for row in continuous.rows} != {5}  # some end early
+
+
+def _without_logprobs(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key != "completion_logprobs"}
+
+
+def test_continuous_schedule_needs_a_decoder(tiny):
+    with pytest.raises(ValueError, match="continuous"):
+        collect_rollouts(
+            "Trivia-Calibration-v0", LLMAgent(CountingLLM(tiny)), episodes=1, schedule="continuous"
+        )
+    with pytest.raises(ValueError, match="schedule"):
+        collect_rollouts("Trivia-Calibration-v0", LLMAgent(tiny), episodes=1, schedule="eager")

@@ -8,7 +8,7 @@ from typing import Any
 from gymnasium import spaces
 
 from societygym.agents.base import BaseAgent
-from societygym.llm.base import LLM, Prompt
+from societygym.llm.base import LLM, Generation, Prompt, SamplingParams
 
 DEFAULT_PROMPT = "{observation}"
 
@@ -91,17 +91,34 @@ class LLMAgent(BaseAgent):
             stop=self.stop,
             seed=seed,
         )
-        texts = [g[0].text.strip() for g in generations]
-        self.last_calls = [
-            {
-                "prompt": p,
-                "completion": g[0].text,
-                "prompt_tokens": g[0].prompt_tokens,
-                "completion_tokens": g[0].completion_tokens,
-                # None where the backend does not report them (e.g. some HTTP servers)
-                "token_ids": g[0].token_ids,
-                "logprobs": g[0].logprobs,
-            }
-            for p, g in zip(prompts, generations, strict=True)
-        ]
-        return [self.parser(t) if self.parser else t for t in texts]
+        acted = [self.act_from(p, g[0]) for p, g in zip(prompts, generations, strict=True)]
+        self.last_calls = [call for _, call in acted]
+        return [action for action, _ in acted]
+
+    def act_from(self, prompt: Prompt, generation: Generation) -> tuple[Any, dict[str, Any]]:
+        """The action parsed from ``generation`` and the record of the call behind it."""
+        call = {
+            "prompt": prompt,
+            "completion": generation.text,
+            "prompt_tokens": generation.prompt_tokens,
+            "completion_tokens": generation.completion_tokens,
+            # None where the backend does not report them (e.g. some HTTP servers)
+            "token_ids": generation.token_ids,
+            "logprobs": generation.logprobs,
+        }
+        text = generation.text.strip()
+        return (self.parser(text) if self.parser else text), call
+
+    def decoder(self, slots: int) -> Any:
+        """A continuous-batching decoder with this agent's sampling settings, for runners
+        that feed it one env copy's prompt at a time (``LLM``s that have ``decoder``)."""
+        import torch
+
+        greedy = self.temperature <= 0
+        generator = None
+        if self.seed is not None and not greedy:
+            generator = torch.Generator(self.llm.device).manual_seed(self.seed)
+        params = SamplingParams(
+            1, self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()), self.seed
+        )
+        return self.llm.decoder(params, slots=slots, generator=generator)

@@ -21,6 +21,8 @@ from societygym.llm.base import BaseLLM, Generation, Prompt, SamplingParams
 if TYPE_CHECKING:
     import torch
 
+    from societygym.llm.continuous import ContinuousDecoder, SharedPrefix
+
 # Largest logits tensor (rows x positions x vocab floats) one scoring pass may build: 1 GiB.
 LOGITS_BUDGET = 2**28
 # Rows of a generation batch sharing at least this many prompt tokens prefill them once.
@@ -139,20 +141,21 @@ class TransformersLLM(BaseLLM):
         greedy = temperature <= 0
         copies = 1 if greedy else n  # greedy samples are identical: decode each prompt once
         encoded = [self.encode(p) for p in prompts]
-        rows = [ids for ids in encoded for _ in range(copies)]
+        # An empty prompt is conditioned on the start token, as scoring does.
+        rows = [ids or self.start_ids for ids in encoded for _ in range(copies)]
         generator = None
         if seed is not None and not greedy:
             generator = torch.Generator(self.device).manual_seed(seed)
         done: list[Generation | None] = [None] * len(rows)
-        # Similar lengths together waste less padding.
-        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            batch = [rows[r] for r in chunk]
-            for r, gen in zip(
-                chunk, self._decode(batch, params, generator, ignore_eos), strict=True
-            ):
+        if params.max_tokens > 0:
+            decoder = self.decoder(params, generator=generator, ignore_eos=ignore_eos, bill=False)
+            # Similar lengths admitted together waste less padding.
+            for r in sorted(range(len(rows)), key=lambda r: len(rows[r])):
+                decoder.submit(rows[r], r)
+            for r, gen in decoder.run():
                 done[r] = gen
+        else:
+            done = [Generation("", len(ids), 0, "length", [], []) for ids in rows]
         results = []
         for i, ids in enumerate(encoded):
             gens = done[i * copies : (i + 1) * copies]
@@ -163,63 +166,30 @@ class TransformersLLM(BaseLLM):
             results.append(gens)
         return results
 
-    def _decode(
+    def decoder(
         self,
-        batch: list[list[int]],
         params: SamplingParams,
-        generator: torch.Generator | None,
-        ignore_eos: bool,
-    ) -> list[Generation]:
-        import torch
+        *,
+        slots: int | None = None,
+        generator: torch.Generator | None = None,
+        ignore_eos: bool = False,
+        bill: bool = True,
+    ) -> ContinuousDecoder:
+        """A continuous-batching decoder over this model (``slots`` defaults to batch_size)."""
+        from societygym.llm.continuous import ContinuousDecoder
 
-        rows = len(batch)
-        tokens: list[list[int]] = [[] for _ in range(rows)]
-        logprobs: list[list[float]] = [[] for _ in range(rows)]
-        finished = [False] * rows
-        with torch.inference_mode():
-            step_input, mask, positions, cache = self._prefill(batch)
-            for step in range(params.max_tokens):
-                out = self.model(
-                    input_ids=step_input,
-                    attention_mask=mask,
-                    position_ids=positions,
-                    past_key_values=cache,
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
-                cache = out.past_key_values
-                logits = out.logits[:, -1, :].float()
-                picked = _pick(logits, params, generator)
-                picked_lp = logits.log_softmax(-1).gather(-1, picked[:, None])[:, 0]
-                for r, (tok, lp) in enumerate(
-                    zip(picked.tolist(), picked_lp.tolist(), strict=True)
-                ):
-                    if not finished[r]:
-                        tokens[r].append(tok)
-                        logprobs[r].append(lp)
-                        finished[r] = self._row_done(tokens[r], params.stop, ignore_eos)
-                if all(finished) or step == params.max_tokens - 1:
-                    break
-                step_input = picked[:, None]
-                mask = torch.cat([mask, mask.new_ones(rows, 1)], dim=-1)
-                positions = positions[:, -1:] + 1
-        gens = []
-        for r in range(rows):
-            text = self._text(tokens[r])
-            cut = _stop_at(text, params.stop)
-            gens.append(
-                Generation(
-                    text=text if cut is None else text[:cut],
-                    prompt_tokens=len(batch[r]),
-                    completion_tokens=len(tokens[r]),
-                    finish_reason="stop" if finished[r] else "length",
-                    token_ids=tokens[r],
-                    logprobs=logprobs[r],
-                )
-            )
-        return gens
+        return ContinuousDecoder(
+            self,
+            params,
+            slots=slots or self.batch_size,
+            generator=generator,
+            ignore_eos=ignore_eos,
+            bill=bill,
+        )
 
-    def _prefill(self, batch: list[list[int]]) -> tuple[Any, Any, Any, Any]:
+    def _prefill(
+        self, batch: list[list[int]], known: SharedPrefix | None = None
+    ) -> tuple[Any, Any, Any, Any]:
         """The first decoding step's input ids, attention mask, position ids and KV cache.
 
         When the rows share a long prompt prefix (one env's prompt template over many env
@@ -227,17 +197,23 @@ class TransformersLLM(BaseLLM):
         every row; the rows' own tails follow it, left padded: ``[prefix | pad | tail]``. The
         mask hides the gap and positions count only real tokens, so every row sees exactly
         its own prompt. On a CPU, where prefill is compute-bound, this is most of the gain of
-        batching rollouts.
+        batching rollouts. ``known`` keeps the last shared prefix's cache for rows that come
+        later, alone (a continuous batch's refills).
         """
         import torch
 
         shared = _common_prefix_length(batch) if len(batch) > 1 else 0
-        if shared < MIN_SHARED_PREFIX:
+        if known is not None and known.fits(batch):
+            shared, cache = len(known.ids), known.cache_for(len(batch))
+        elif shared >= MIN_SHARED_PREFIX:
+            prefix = torch.tensor([batch[0][:shared]], device=self.device)
+            cache = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            if known is not None:
+                known.store(batch[0][:shared], cache)
+            cache.batch_repeat_interleave(len(batch))
+        else:
             ids, mask = self._left_pad(batch)
             return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0), None
-        prefix = torch.tensor([batch[0][:shared]], device=self.device)
-        cache = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
-        cache.batch_repeat_interleave(len(batch))
         ids, tail_mask = self._left_pad([row[shared:] for row in batch])
         mask = torch.cat([tail_mask.new_ones(len(batch), shared), tail_mask], dim=-1)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
