@@ -3,10 +3,14 @@
 The student keeps a copy of its initial trainable weights, so returning to the base model
 (``reset``) costs a tensor copy rather than a reload. Checkpoints hold only the trainable
 weights (the LoRA adapter, or every weight for a full fine-tune) as safetensors.
+
+Evaluation decodes greedily with our ``TransformersLLM`` on the training copy of the model,
+or, with ``eval_backend="vllm"``, with vLLM on the current weights (see ``vllm_eval``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -45,7 +49,10 @@ class HFStudent:
 
     ``finetune``: ``"lora"`` (peft, rank ``lora_r`` on all linear layers) or ``"full"``.
     ``device``: CUDA when available, else CPU. Weights stay fp32; CUDA training and
-    evaluation run under bf16 autocast.
+    evaluation run under bf16 autocast. ``eval_backend``: ``"transformers"``, ``"vllm"``
+    (needs the ``vllm`` extra and CUDA; ``vllm_options`` go to ``vllm.LLM``) or ``"auto"``
+    (vLLM on CUDA when it imports); default ``$SOCIETYGYM_EVAL_BACKEND`` or
+    ``"transformers"``, so an env building its student from a spec string can opt in too.
     """
 
     def __init__(
@@ -58,9 +65,12 @@ class HFStudent:
         device: str | None = None,
         eval_batch_size: int | None = None,
         init_seed: int = 0,
+        eval_backend: str | None = None,
+        vllm_options: dict[str, Any] | None = None,
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from societygym.envs.dataenv.students.vllm_eval import choose_eval_backend
         from societygym.llm.torch_runtime import fork_safe_torch
 
         torch = fork_safe_torch()
@@ -68,8 +78,12 @@ class HFStudent:
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
         self.model_dir = resolve_model_dir(model)
         self.finetune = finetune
+        self.lora_r = lora_r
         self.config = train_config or TrainConfig()
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        # chosen before loading the model, so a missing vllm fails fast
+        requested = eval_backend or os.environ.get("SOCIETYGYM_EVAL_BACKEND", "transformers")
+        self.eval_backend = choose_eval_backend(requested, self.device.type)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         net = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
         if finetune == "lora":
@@ -85,6 +99,12 @@ class HFStudent:
         self.eval_batch_size = eval_batch_size or (128 if self.device.type == "cuda" else 32)
         self._initial = self.trainable_state()
         self._llm: Any = None
+        self.vllm_options = vllm_options
+        self._vllm: Any = None
+        # Every change of the weights gets a new version (0: the initial ones), so vLLM
+        # re-exports them only when they changed.
+        self._versions = itertools.count(1)
+        self.weights_version = 0
 
     # --- weights -----------------------------------------------------------------------------
 
@@ -108,10 +128,12 @@ class HFStudent:
         with torch.no_grad():
             for name, value in state.items():
                 params[name].copy_(value)
+        self.weights_version = next(self._versions)
 
     def reset(self) -> None:
         """Back to the initial (base) weights."""
         self.load_trainable_state(self._initial)
+        self.weights_version = 0
 
     def save(self, folder: str | os.PathLike) -> None:
         from safetensors.torch import save_file
@@ -142,14 +164,24 @@ class HFStudent:
             prompt, tokenize=False, add_generation_prompt=True
         )
 
+    def prompt_ids(self, instruction: str) -> list[int]:
+        """The prompt's token ids, made as ``TransformersLLM.encode`` makes them: a rendered
+        chat template holds its special tokens already, plain text gets the usual ones."""
+        plain = isinstance(self.chat_prompt(instruction), str)
+        return self.tokenizer(self.prompt_text(instruction), add_special_tokens=plain).input_ids
+
     def train(self, pairs: Sequence[tuple[str, str]], seed: int, **overrides: Any) -> TrainStats:
         """Fine-tune on (instruction, response) pairs; ``overrides`` change ``TrainConfig``."""
         config = replace(self.config, **overrides) if overrides else self.config
         prompts = [(self.prompt_text(i), r) for i, r in pairs]
-        return train(self.model, self.tokenizer, prompts, config, seed)
+        stats = train(self.model, self.tokenizer, prompts, config, seed)
+        self.weights_version = next(self._versions)
+        return stats
 
     def answer(self, instructions: Sequence[str], max_new_tokens: int) -> list[str]:
-        """Greedy replies, decoded in batches."""
+        """Greedy replies, decoded in batches (or scheduled by vLLM)."""
+        if self.eval_backend == "vllm":
+            return self._answer_vllm(instructions, max_new_tokens)
         import torch
 
         from societygym.llm.transformers_backend import TransformersLLM
@@ -165,3 +197,17 @@ class HFStudent:
                 [self.chat_prompt(i) for i in instructions], max_tokens=max_new_tokens
             )
         return [gens[0].text for gens in out]
+
+    def _answer_vllm(self, instructions: Sequence[str], max_new_tokens: int) -> list[str]:
+        from societygym.envs.dataenv.students.vllm_eval import VLLMEvaluator, eos_token_ids
+
+        if self._vllm is None:
+            self._vllm = VLLMEvaluator(
+                self.model_dir,
+                self.tokenizer,
+                eos_token_ids(self.model, self.tokenizer),
+                lora_rank=self.lora_r if self.finetune == "lora" else None,
+                options=self.vllm_options,
+            )
+        self._vllm.sync(self.model, self.weights_version)
+        return self._vllm.generate([self.prompt_ids(i) for i in instructions], max_new_tokens)
