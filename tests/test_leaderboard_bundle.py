@@ -142,6 +142,7 @@ def test_a_bundle_claiming_a_registered_suite_with_another_spec_is_rejected(
 ) -> None:
     impostor = copy.deepcopy(serial_bundle)
     impostor["suite"]["name"] = "trivia"
+    impostor["suite"]["version"] = SUITES["trivia"].version
     impostor["suite"]["hash"] = Suite.from_dict({**impostor["suite"], "hash": None}).spec_hash
     impostor["hash"] = bundles.bundle_hash(impostor)
     with pytest.raises(bundles.TamperedBundle, match="differs from the registered"):

@@ -41,17 +41,19 @@ def play(utterance: str, p: float, **kwargs) -> tuple[float, dict]:
 
 
 @pytest.mark.parametrize(
-    ("utterance", "p", "outcome", "reward"),
+    ("utterance", "p", "outcome", "reward", "net"),
     [
-        ("I'm sure it is Lima.", 0.9, "TA", 1.0),
-        ("I'm sure it is Quito.", 0.2, "TR", 1.0),
-        ("It is Lima.", 0.5, "FR", -0.5),
-        ("It is Quito.", 0.7, "FA", -1.0),
+        ("I'm sure it is Lima.", 0.9, "TA", 1.0, 1.0),
+        ("I'm sure it is Quito.", 0.2, "TR", 1.0, 0.0),
+        ("It is Lima.", 0.5, "FR", -0.5, 0.0),
+        ("It is Quito.", 0.7, "FA", -1.0, -1.0),
     ],
 )
-def test_lacie_reward_table(utterance: str, p: float, outcome: str, reward: float) -> None:
+def test_lacie_reward_table(
+    utterance: str, p: float, outcome: str, reward: float, net: float
+) -> None:
     got, info = play(utterance, p)
-    assert (info["outcome"], got) == (outcome, reward)
+    assert (info["outcome"], got, info["net_accept"]) == (outcome, reward, net)
     assert info["accepted"] == (p > 0.66)
 
 

@@ -140,15 +140,20 @@ def _spread(count: int, size: int) -> tuple[int, ...]:
 
 
 _SETTING_SUITES: tuple[Suite, ...] = (
+    # v2: the headline is the listener's net gain (true accepts minus false accepts), not
+    # LACIE's reward, under which a wrong answer the listener rejects earns +1: random text
+    # scored 0.94 on v1.
     Suite(
         "trivia",
-        1,
-        "LACIE trivia calibration: 100 test questions, lexical listener; LACIE's reward.",
+        2,
+        "LACIE trivia calibration: 100 test questions, lexical listener; headline: the "
+        "listener's net gain, right answers it accepts minus wrong ones it accepts.",
         (
             Task(
                 "Trivia-Calibration-v0",
                 "Trivia-Calibration-v0",
                 _spread(100, 247),
+                metric="info.net_accept",
                 plot="reliability",
             ),
         ),
@@ -270,7 +275,7 @@ ALL_MEMBERS: tuple[str, ...] = (
     "programs",
     "teaching-math",
 )
-ALL_VERSION = 1
+ALL_VERSION = 2  # v2: trivia v2 (net-accept headline)
 
 
 def _all_suite(suites: Mapping[str, Suite]) -> Suite:

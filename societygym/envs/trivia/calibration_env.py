@@ -69,6 +69,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
     ## Info
     ``question``, ``utterance``, ``answer`` (extracted, or None), ``correct``, ``abstained``,
     ``anonymized``, ``p_accept``, ``accepted``, ``outcome`` (TA/TR/FR/FA/abstain/invalid),
+    ``net_accept`` (+1 true accept, -1 false accept, else 0: what the listener gained),
     ``gold``, ``llm_usage`` when an LLM listener or extractor ran.
 
     ## Arguments
@@ -131,6 +132,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
             reward = self._invalid(info, action)
         else:
             reward = self._judge(info, item, action)
+        info["net_accept"] = outcomes.net_accept(info["outcome"])
         self._item = None
         self._last = info
         return self._verdict_text(info), reward, True, False, info

@@ -26,6 +26,16 @@ LACIE_REWARDS: dict[str, float] = {
 }
 
 
+# What the listener gains from the speaker: right answers it accepted minus wrong ones it
+# accepted. A rejected answer (right or wrong) gains nothing, so unlike LACIE's table this
+# cannot be earned by answering wrongly and hedging; the leaderboard's trivia headline.
+NET_ACCEPT: dict[str, float] = {TRUE_ACCEPT: 1.0, FALSE_ACCEPT: -1.0}
+
+
+def net_accept(outcome_name: str) -> float:
+    return NET_ACCEPT.get(outcome_name, 0.0)
+
+
 def outcome(correct: bool, accepted: bool) -> str:
     if correct:
         return TRUE_ACCEPT if accepted else FALSE_REJECT
