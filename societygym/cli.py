@@ -6,12 +6,14 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from societygym.agents import load_agent, parse_kv
 from societygym.registry import ENTRIES, entry
+from societygym.runner import SCHEDULES
 
 
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
@@ -90,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from societygym.runner import run_episodes
 
     agent = load_agent(args.agent, **parse_kv(args.agent_arg))
-    run = run_episodes
+    run: Any = partial(run_episodes, schedule=args.schedule)
     if entry(args.env_id).multi_agent:
         from societygym.envs.persuasion.rollout import run_parallel_episodes
 
@@ -151,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--episodes", type=int, default=10)
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--batch-size", type=int, default=8)
+    run.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="auto",
+        help="auto: an LLM agent's copies share one continuously refilled decoding batch "
+        "(single-agent envs); lockstep: one batched call per step",
+    )
     run.add_argument("--out", default=None, help="folder for traces and summary.json")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)

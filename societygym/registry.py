@@ -37,9 +37,8 @@ _DATAENV_TEST_KWARGS: dict[str, Any] = {
     "train_config": {"epochs": 1},
 }
 _DATAENV_SETTING = "teacher/student data generation (DataEnvGym)"
-# code and plans are long answers: the smoke domains cut them at 16 tokens for the tiny student
-_CODE_TEST_KWARGS = {**_DATAENV_TEST_KWARGS, "domain": "code-smoke"}
-_TOOLUSE_TEST_KWARGS = {**_DATAENV_TEST_KWARGS, "domain": "tooluse-smoke"}
+# code and plans are long answers: cut them at 16 tokens for the tiny student
+_LONG_ANSWER_TEST_KWARGS = {**_DATAENV_TEST_KWARGS, "domain_kwargs": {"max_new_tokens": 16}}
 
 _KIND_ENTRY_POINTS = {
     "open-ended": "societygym.envs.dataenv.open_ended:OpenEndedEnv",
@@ -209,7 +208,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         "code",
         "Teach a real student to write Python functions from its failed unit tests "
         "(pass@1 in the sandbox); teacher code must pass its own tests.",
-        _CODE_TEST_KWARGS,
+        _LONG_ANSWER_TEST_KWARGS,
     ),
     _teaching(
         "DataEnv-Code-SkillList-v0",
@@ -217,7 +216,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         "code",
         "Teach Python function writing with per-skill pass rates (string, list, "
         "arithmetic, parsing, dict).",
-        _CODE_TEST_KWARGS,
+        _LONG_ANSWER_TEST_KWARGS,
     ),
     _teaching(
         "DataEnv-Code-SkillTree-v0",
@@ -225,7 +224,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         "code",
         "Grow a skill tree over Python function-writing skills; the env generates "
         "verified problems and trains the student.",
-        _CODE_TEST_KWARGS,
+        _LONG_ANSWER_TEST_KWARGS,
     ),
     _teaching(
         "DataEnv-ToolUse-v0",
@@ -233,14 +232,14 @@ ENTRIES: tuple[EnvEntry, ...] = (
         "tooluse",
         "Teach a real student to write M&Ms-style JSON tool plans from its failed "
         "requests; correct = executes to the gold result.",
-        _TOOLUSE_TEST_KWARGS,
+        _LONG_ANSWER_TEST_KWARGS,
     ),
     _teaching(
         "DataEnv-ToolUse-SkillList-v0",
         "skill-list",
         "tooluse",
         "Teach tool planning with per-skill execution accuracy over 18 deterministic tools.",
-        _TOOLUSE_TEST_KWARGS,
+        _LONG_ANSWER_TEST_KWARGS,
     ),
     _teaching(
         "DataEnv-ToolUse-SkillTree-v0",
@@ -248,7 +247,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         "tooluse",
         "Grow a skill tree over tool-use skills; the env generates requests with gold "
         "plans and trains the student.",
-        _TOOLUSE_TEST_KWARGS,
+        _LONG_ANSWER_TEST_KWARGS,
     ),
 )
 

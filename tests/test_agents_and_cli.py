@@ -151,3 +151,20 @@ def test_cli_play_reads_stdin(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("I'm sure it's Lima.\n"))
     assert main(["play", "Trivia-Calibration-v0", "--episodes", "1"]) == 0
     assert "return" in capsys.readouterr().out
+
+
+def test_cli_run_schedules_an_llm_agent_continuously(tmp_path, capsys) -> None:
+    """--schedule continuous plays the episodes lockstep plays (greedy tiny model)."""
+    returns = {}
+    for schedule in ("continuous", "lockstep"):
+        out = tmp_path / schedule
+        args = ["run", "Trivia-Calibration-v0", "--agent", "llm", "--agent-arg", "llm=tiny"]
+        args += ["--agent-arg", "max_tokens=8", "--episodes", "5", "--batch-size", "3"]
+        assert main([*args, "--schedule", schedule, "--quiet", "--out", str(out)]) == 0
+        traces = sorted((out / "episodes").glob("*.jsonl"))
+        returns[schedule] = [t.read_text().splitlines()[1] for t in traces]
+    assert len(returns["continuous"]) == 5
+    assert [json.loads(r)["action"] for r in returns["continuous"]] == [
+        json.loads(r)["action"] for r in returns["lockstep"]
+    ]
+    capsys.readouterr()

@@ -7,9 +7,11 @@ import pickle
 import random
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
+import societygym  # noqa: F401  (registers the env ids)
 from societygym.envs.dataenv.domains import make_domain
 from societygym.envs.dataenv.domains.code import generated, problems
 from societygym.envs.dataenv.domains.code.domain import FINGERPRINTS
@@ -157,7 +159,7 @@ def test_env_reports_rejected_teacher_code(code) -> None:
     from societygym.envs.dataenv.open_ended import OpenEndedEnv
 
     env = OpenEndedEnv(
-        domain=make_domain("code-smoke"),
+        domain=make_domain("code", max_new_tokens=16),
         student="tiny",
         max_iterations=1,
         max_examples=10,
@@ -174,6 +176,17 @@ def test_env_reports_rejected_teacher_code(code) -> None:
     assert [r["index"] for r in info["rejected"]] == [2, 3]
     assert "fails its tests" in info["rejected"][0]["reason"]
     assert info["verification"] == {"passed": 2, "failed": 1, "pass_rate": 2 / 3}
+
+
+def test_domain_kwargs_build_the_named_domain(code) -> None:
+    env = gym.make("DataEnv-Code-v0", student="tiny", domain_kwargs={"max_new_tokens": 16})
+    assert env.unwrapped.domain.max_new_tokens == 16 != code.max_new_tokens
+    with pytest.raises(TypeError, match="already built 'code' domain object"):
+        gym.make("DataEnv-Code-v0", domain=code, domain_kwargs={"max_new_tokens": 16})
+    with pytest.raises(TypeError, match=r"bad kwargs \['max_tokens'\] for domain 'code'"):
+        gym.make("DataEnv-Code-v0", domain_kwargs={"max_tokens": 16})
+    with pytest.raises(TypeError, match="must be a mapping"):
+        gym.make("DataEnv-Code-v0", domain_kwargs=[("max_new_tokens", 16)])
 
 
 def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(humaneval) -> None:

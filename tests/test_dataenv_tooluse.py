@@ -7,15 +7,19 @@ import random
 import re
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
+import societygym  # noqa: F401  (registers the env ids)
 from societygym.envs.dataenv.domains import make_domain
 from societygym.envs.dataenv.domains.tooluse import plans, tasks, tools
 from societygym.envs.dataenv.domains.tooluse.domain import FINGERPRINTS, PER_SKILL, build_splits
-from societygym.envs.dataenv.records import Example, fingerprint, question_key
+from societygym.envs.dataenv.records import Example, Graded, TaskItem, fingerprint, question_key
+from societygym.registry import entry
 
 MNMS_FIXTURE = Path(__file__).parent / "fixtures" / "mnms"
+PLAN_METRICS = ("plan_exact_match", "tool_f1", "argument_f1", "execution_pass_rate")
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +154,45 @@ def test_metrics_on_hand_computed_plans() -> None:
     assert summary["execution_pass_rate"] == pytest.approx(2 / 3)
 
 
+def test_report_on_a_hand_made_graded_list(domain) -> None:
+    gold = plan(
+        ("element_atomic_number", {"element": "iron"}),
+        ("element_atomic_number", {"element": "gold"}),
+        ("add", {"a": "<node-0>.number", "b": "<node-1>.number"}),
+    )
+    wrong_tool = gold.replace('"add"', '"multiply"')  # runs, but to 2054, not 105
+    item = TaskItem("hand/0", "Add the atomic numbers of iron and gold.", gold, "chemistry")
+    report = domain.report([Graded(item, gold, True), Graded(item, wrong_tool, False)])
+    # the wrong plan: tools 2 of 3 (F1 2/3), arguments 2 of 4 (F1 1/2), not exact, fails
+    assert report == pytest.approx(
+        {
+            "plan_exact_match": 1 / 2,
+            "tool_f1": (1 + 2 / 3) / 2,
+            "argument_f1": (1 + 1 / 2) / 2,
+            "execution_pass_rate": 1 / 2,
+            "parse_rate": 1.0,
+        }
+    )
+    assert domain.report([]) == {}
+
+
+def test_env_info_carries_plan_metrics(tmp_path) -> None:
+    kwargs = {**entry("DataEnv-ToolUse-v0").test_kwargs, "max_iterations": 1, "run_dir": tmp_path}
+    env = gym.make("DataEnv-ToolUse-v0", **kwargs)
+    assert env.unwrapped.domain.max_new_tokens == 16  # the registry's domain_kwargs
+    _, info = env.reset(seed=0)
+    assert set(PLAN_METRICS) <= set(info["validation"]["metrics"])
+    examples = env.unwrapped.domain.generate("arithmetic", 2, np.random.default_rng(0))
+    _, _, _, truncated, info = env.step([e.to_dict() for e in examples])
+    assert truncated
+    for split in ("validation", "test"):
+        metrics = info[split]["metrics"]
+        assert all(0.0 <= metrics[name] <= 1.0 for name in PLAN_METRICS), (split, metrics)
+    resumed = gym.make("DataEnv-ToolUse-v0", **kwargs)  # the checkpoint keeps the metrics
+    _, again = resumed.reset(seed=0, options={"resume": True})
+    assert again["resumed"] and again["validation"] == info["validation"]
+
+
 @pytest.mark.parametrize(
     ("response", "reason"),
     [
@@ -212,4 +255,7 @@ def test_mnms_fixture_splits_scoring_and_alternatives() -> None:
     metrics = mnms.plan_metrics([swapped], [test[0]])
     assert metrics["tool_f1"] == 1.0 and metrics["plan_exact_match"] == 0.0
     assert metrics["execution_pass_rate"] is None  # M&Ms' model tools are not executed
+    report = mnms.report([Graded(test[0], swapped, False), Graded(test[0], test[0].answer, True)])
+    assert report["tool_f1"] == 1.0 and report["plan_exact_match"] == 0.5
+    assert "execution_pass_rate" not in report  # not measurable, so not reported
     assert "unknown M&Ms tools" in mnms.check_example(Example("q", plan(("teleport", {}))))

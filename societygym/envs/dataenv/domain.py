@@ -58,6 +58,12 @@ class Domain(ABC):
         batch the sandbox runs."""
         return [self.is_correct(p, i) for p, i in zip(predictions, items, strict=True)]
 
+    def report(self, graded: Sequence[Graded]) -> dict[str, float]:
+        """Domain metrics beyond accuracy over graded replies (e.g. plan F1 for tool use),
+        reported by the env under ``info["validation"]["metrics"]`` and
+        ``info["test"]["metrics"]``; none by default."""
+        return {}
+
     def training_pair(self, example: Example) -> Any:
         """What the student trains on for an accepted example: (instruction, response) for
         text students; a domain whose student needs more (an image) returns that."""

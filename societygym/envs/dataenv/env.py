@@ -96,6 +96,7 @@ class TeachingEnv(gym.Env):
     def __init__(
         self,
         domain: str | Domain = "math",
+        domain_kwargs: Mapping[str, Any] | None = None,
         student: Any = "embedded",
         finetune: str = "lora",
         training: str = "continue",
@@ -118,7 +119,9 @@ class TeachingEnv(gym.Env):
             raise ValueError(f"training must be one of {TRAINING_MODES}, got {training!r}")
         if max_iterations < 1 or max_examples < 1:
             raise ValueError("max_iterations and max_examples must be >= 1")
-        self.domain = make_domain(domain)
+        if domain_kwargs is not None and not isinstance(domain_kwargs, Mapping):
+            raise TypeError(f"domain_kwargs must be a mapping, got {type(domain_kwargs).__name__}")
+        self.domain = make_domain(domain, **(domain_kwargs or {}))
         self.student = make_student(student, finetune, train_config, student_seed, self.domain)
         self.training = training
         self.max_iterations = int(max_iterations)
@@ -295,6 +298,7 @@ class TeachingEnv(gym.Env):
             "accuracy": accuracy(graded),
             "per_skill": accuracy_by_skill(graded, self.skills),
             "count": len(graded),
+            "metrics": self.domain.report(graded),
         }
 
     def _summary(self, reward: float, train: Any) -> dict[str, Any]:

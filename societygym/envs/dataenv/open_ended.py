@@ -67,20 +67,23 @@ class OpenEndedEnv(TeachingEnv):
 
     ## Info
     ``iteration``, ``accepted``, ``rejected`` (``[{index, reason, example}]``),
-    ``validation`` (accuracy, per_skill, count), ``train`` (examples, optimizer steps, tokens,
+    ``validation`` (accuracy, per_skill, count, and ``metrics``: the domain's own, e.g. plan
+    F1 for tool use, see ``Domain.report``), ``train`` (examples, optimizer steps, tokens,
     seconds, tokens/s, first/last loss; None when nothing was trained), ``error``, and at the
-    end ``test`` and ``history`` (validation accuracy per iteration).
+    end ``test`` (as ``validation``) and ``history`` (validation accuracy per iteration).
 
     ## Arguments
-    ``domain`` (``"math"``), ``student`` (``"embedded"`` SmolLM2-135M-Instruct, ``"tiny"``,
-    ``"hf:<dir>"`` or a student object), ``finetune`` (``"lora"``/``"full"``), ``training``
-    (``"continue"``: keep training the current student on the new data; ``"retrain"``: start
-    from the base model and train on all data so far, as the original did), ``train_config``
-    (``TrainConfig`` fields), budgets, ``val_per_skill``/``test_per_skill`` (prefix of the
-    frozen splits), ``run_dir`` (checkpoint every iteration; ``reset(options={"resume":
-    True})`` continues a killed episode from its last completed iteration),
-    ``skill_discovery`` (an LLM spec: relabel the evaluation items with LLM-discovered
-    skills instead of the gold ones; see ``societygym.envs.dataenv.skills``).
+    ``domain`` (``"math"``, a name in ``DOMAINS`` or a Domain object), ``domain_kwargs``
+    (passed to the named domain's constructor, e.g. ``{"max_new_tokens": 16}``), ``student``
+    (``"embedded"`` SmolLM2-135M-Instruct, ``"tiny"``, ``"hf:<dir>"`` or a student object),
+    ``finetune`` (``"lora"``/``"full"``), ``training`` (``"continue"``: keep training the
+    current student on the new data; ``"retrain"``: start from the base model and train on
+    all data so far, as the original did), ``train_config`` (``TrainConfig`` fields), budgets,
+    ``val_per_skill``/``test_per_skill`` (prefix of the frozen splits), ``run_dir``
+    (checkpoint every iteration; ``reset(options={"resume": True})`` continues a killed
+    episode from its last completed iteration), ``skill_discovery`` (an LLM spec: relabel the
+    evaluation items with LLM-discovered skills instead of the gold ones; see
+    ``societygym.envs.dataenv.skills``).
 
     ## Version history
     v0: first release.

@@ -241,6 +241,9 @@ class DiscoveredSkills(Domain):
     def student_input(self, item: TaskItem) -> Any:
         return self.base.student_input(item)
 
+    def report(self, graded: Sequence[Graded]) -> dict[str, float]:
+        return self.base.report(graded)
+
     def training_pair(self, example: Example) -> Any:
         return self.base.training_pair(example)
 

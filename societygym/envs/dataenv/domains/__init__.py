@@ -44,11 +44,6 @@ def _livecodebench(**kwargs: Any) -> Domain:
     return LiveCodeBenchDomain(**kwargs)
 
 
-def _smoke(name: str) -> Callable[..., Domain]:
-    """``name`` with answers cut at 16 tokens: cheap settings for the certification tests."""
-    return lambda **kwargs: DOMAINS[name](max_new_tokens=16, **kwargs)
-
-
 def _tooluse(**kwargs: Any) -> Domain:
     from societygym.envs.dataenv.domains.tooluse import ToolUseDomain
 
@@ -70,15 +65,24 @@ DOMAINS: dict[str, Callable[..., Domain]] = {
     "livecodebench": _livecodebench,
     "tooluse": _tooluse,
     "mnms": _mnms,
-    "code-smoke": _smoke("code"),
-    "tooluse-smoke": _smoke("tooluse"),
 }
 
 
 def make_domain(spec: str | Domain, **kwargs: Any) -> Domain:
-    """A domain object from its name (``DOMAINS``), or the object itself."""
+    """A domain object from its name (``DOMAINS``) built with ``kwargs``, or the object
+    itself (which takes no kwargs: it is already built)."""
     if isinstance(spec, Domain):
+        if kwargs:
+            raise TypeError(
+                f"domain kwargs {sorted(kwargs)} given with an already built {spec.name!r} "
+                "domain object; pass its name instead, or build the object with them"
+            )
         return spec
     if spec not in DOMAINS:
         raise ValueError(f"unknown teaching domain {spec!r}; known: {', '.join(DOMAINS)}")
-    return DOMAINS[spec](**kwargs)
+    if not kwargs:
+        return DOMAINS[spec]()
+    try:
+        return DOMAINS[spec](**kwargs)
+    except TypeError as error:  # e.g. an unknown keyword; the original message is kept
+        raise TypeError(f"bad kwargs {sorted(kwargs)} for domain {spec!r}: {error}") from error

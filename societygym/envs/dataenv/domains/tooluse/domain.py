@@ -3,15 +3,17 @@ over deterministic tools; a plan is correct when it executes to the gold result.
 
 The student sees the tool catalog and the request; teachers see the request (``question``)
 and the gold plan (``answer``). Per-item plan metrics (exact match, tool-name F1, argument
-F1, execution pass) come from ``plan_metrics``. Teacher data: ``instruction`` = a request,
-``response`` = a plan; an example is accepted only when its plan parses, names known tools
-with the right arguments, and runs (the reason is reported otherwise).
+F1, execution pass) come from ``plan_metrics``; the env reports their means in ``info``
+(``PlanDomain.report``). Teacher data: ``instruction`` = a request, ``response`` = a plan;
+an example is accepted only when its plan parses, names known tools with the right
+arguments, and runs (the reason is reported otherwise).
 """
 
 from __future__ import annotations
 
 import json
 import random
+from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cache, cached_property
 from importlib import resources
@@ -22,7 +24,7 @@ import numpy as np
 from societygym.envs.dataenv.domain import SPLITS, Domain
 from societygym.envs.dataenv.domains.tooluse import plans, tasks
 from societygym.envs.dataenv.domains.tooluse.tools import TOOLS, catalog
-from societygym.envs.dataenv.records import Example, TaskItem, fingerprint, question_key
+from societygym.envs.dataenv.records import Example, Graded, TaskItem, fingerprint, question_key
 
 SPLITS_FILE = "tooluse_splits.jsonl"
 PER_SKILL = 20
@@ -93,7 +95,22 @@ def frozen_splits() -> dict[str, tuple[tuple[TaskItem, Any], ...]]:
     return splits
 
 
-class ToolUseDomain(Domain):
+class PlanDomain(Domain):
+    """A domain whose replies are plans: it reports ``plan_metrics`` over graded replies."""
+
+    @abstractmethod
+    def plan_metrics(self, replies: Sequence[str], items: Sequence[TaskItem]) -> dict:
+        """Corpus plan metrics (``plans.mean_scores``) of ``replies`` against ``items``."""
+
+    def report(self, graded: Sequence[Graded]) -> dict[str, float]:
+        if not graded:
+            return {}
+        metrics = self.plan_metrics([g.prediction for g in graded], [g.item for g in graded])
+        # None: not measurable here (M&Ms' model tools are never executed)
+        return {k: v for k, v in metrics.items() if v is not None}
+
+
+class ToolUseDomain(PlanDomain):
     """Generated multi-step tool-use requests over ``tools.TOOLS`` (nine skills)."""
 
     name = "tooluse"

@@ -6,9 +6,10 @@ normalised as DataEnvGym does (spaces to underscores). M&Ms' 33 tools are models
 captioning, object detection ...), so plans are scored without execution: a reply is
 correct when it calls the gold tools in the gold order (DataEnvGym's plan-tool accuracy,
 best over the alternative plans); ``plan_metrics`` adds exact match, tool F1 and argument
-F1. Splits follow DataEnvGym: test = ``test_human_verified_filtered``, validation = the
-rest of ``test_human_verified``. Skills are the gold tool sequences (as in DataEnvGym's
-tool-use skill list). No procedural generator: teach it with an LLM teacher.
+F1 (the env reports them in ``info``; no execution pass rate). Splits follow DataEnvGym:
+test = ``test_human_verified_filtered``, validation = the rest of ``test_human_verified``.
+Skills are the gold tool sequences (as in DataEnvGym's tool-use skill list). No procedural
+generator: teach it with an LLM teacher.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from societygym.envs.dataenv.domain import Domain
 from societygym.envs.dataenv.domains.tooluse import plans
+from societygym.envs.dataenv.domains.tooluse.domain import PlanDomain
 from societygym.envs.dataenv.records import Example, TaskItem
 
 HUB_ID = "zixianma/mnms"
@@ -68,7 +69,7 @@ def load_rows(source: str | os.PathLike, split: str) -> list[dict]:
     return list(load_dataset(str(source), split=split, revision=REVISION))
 
 
-class MnmsDomain(Domain):
+class MnmsDomain(PlanDomain):
     """M&Ms requests; plans scored on tools (not executed)."""
 
     name = "mnms"
