@@ -192,3 +192,23 @@ def test_full_finetune_restarts_the_engine_on_saved_weights(fake_vllm) -> None:
     assert [p["prompt_token_ids"] for p in fake_vllm.calls[-1]["prompts"]] == (
         transformers_prompt_ids(student, QUESTIONS)
     )
+
+
+def test_env_passes_student_kwargs_to_the_hf_student():
+    import gymnasium as gym
+
+    import societygym  # noqa: F401
+
+    env = gym.make(
+        "DataEnv-Math-v0",
+        student="tiny",
+        student_kwargs={"eval_backend": "transformers", "eval_batch_size": 3},
+        val_per_skill=1,
+        test_per_skill=1,
+    )
+    student = env.unwrapped.student
+    assert (student.eval_backend, student.eval_batch_size) == ("transformers", 3)
+    with pytest.raises(ValueError):
+        gym.make("DataEnv-Math-v0", student="tiny", student_kwargs={"eval_backend": "nope"})
+    with pytest.raises(TypeError, match="student_kwargs"):
+        gym.make("DataEnv-VQA-v0", student="cnn", student_kwargs={"eval_backend": "vllm"})

@@ -66,15 +66,25 @@ def verification_counts(parsed: Parsed, failure: str) -> dict[str, Any]:
 
 
 def make_student(
-    student: Any, finetune: str, train_config: dict | None, seed: int, domain: Domain | None = None
+    student: Any,
+    finetune: str,
+    train_config: dict | None,
+    seed: int,
+    domain: Domain | None = None,
+    student_kwargs: Mapping[str, Any] | None = None,
 ) -> Any:
     """A student object from a spec string (the domain's own students first, then HF causal
-    LMs, see ``resolve_model_dir``) or the object itself."""
+    LMs, see ``resolve_model_dir``) or the object itself. ``student_kwargs`` go to
+    ``HFStudent`` (e.g. ``eval_backend="vllm"``, ``lora_r``, ``eval_batch_size``)."""
     if not isinstance(student, str):
+        if student_kwargs:
+            raise TypeError("student_kwargs apply to a student built from a spec string")
         return student
     if domain is not None:
         own = domain.make_student(student, finetune, train_config, seed)
         if own is not None:
+            if student_kwargs:
+                raise TypeError(f"student_kwargs apply to HF causal LM students, not {student!r}")
             return own
     from societygym.envs.dataenv.students import HFStudent
 
@@ -83,6 +93,7 @@ def make_student(
         finetune=finetune,
         train_config=TrainConfig(**(train_config or {})),
         init_seed=seed,
+        **dict(student_kwargs or {}),
     )
 
 
@@ -101,6 +112,7 @@ class TeachingEnv(gym.Env):
         finetune: str = "lora",
         training: str = "continue",
         train_config: dict[str, Any] | None = None,
+        student_kwargs: Mapping[str, Any] | None = None,
         max_iterations: int = 3,
         max_examples: int = 300,
         max_examples_per_step: int | None = None,
@@ -122,7 +134,9 @@ class TeachingEnv(gym.Env):
         if domain_kwargs is not None and not isinstance(domain_kwargs, Mapping):
             raise TypeError(f"domain_kwargs must be a mapping, got {type(domain_kwargs).__name__}")
         self.domain = make_domain(domain, **(domain_kwargs or {}))
-        self.student = make_student(student, finetune, train_config, student_seed, self.domain)
+        self.student = make_student(
+            student, finetune, train_config, student_seed, self.domain, student_kwargs
+        )
         self.training = training
         self.max_iterations = int(max_iterations)
         self.max_examples = int(max_examples)

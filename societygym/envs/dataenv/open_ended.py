@@ -78,7 +78,8 @@ class OpenEndedEnv(TeachingEnv):
     (``"embedded"`` SmolLM2-135M-Instruct, ``"tiny"``, ``"hf:<dir>"`` or a student object),
     ``finetune`` (``"lora"``/``"full"``), ``training`` (``"continue"``: keep training the
     current student on the new data; ``"retrain"``: start from the base model and train on
-    all data so far, as the original did), ``train_config`` (``TrainConfig`` fields), budgets,
+    all data so far, as the original did), ``train_config`` (``TrainConfig`` fields),
+    ``student_kwargs`` (to ``HFStudent``, e.g. ``{"eval_backend": "vllm"}`` on a GPU), budgets,
     ``val_per_skill``/``test_per_skill`` (prefix of the frozen splits), ``run_dir``
     (checkpoint every iteration; ``reset(options={"resume": True})`` continues a killed
     episode from its last completed iteration), ``skill_discovery`` (an LLM spec: relabel the
