@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import time
 from pathlib import Path
@@ -72,6 +73,8 @@ def main() -> None:
         "--training", default="continue", choices=["continue", "retrain"], help="env training="
     )
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("societygym").setLevel(logging.INFO)  # per-iteration progress on stderr
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
