@@ -9,8 +9,11 @@ own. The env is deterministic given its seed, which the replay checks.
 
 Multi-step envs (``TextCraft-v0``, ``Persuasion-v0``) use TRL's ``environment_factory``:
 ``TRLEnvironment`` exposes one tool, ``act``, that steps the env, and ``get_reward``, the
-episode return. TRL drives it through the model's tool calls, so it needs a model whose chat
-template supports tool calling (e.g. Qwen3); the prompt asks for the ``act`` tool.
+episode return. TRL drives it through the model's tool calls, so the tokenizer needs a chat
+template that does tool calls; ``tool_template.with_tool_template`` gives ChatML models
+without one (the embedded SmolLM2, the tiny test model) either Hermes tool calls or
+``"replies"``, where each reply is the action. Each episode's seed, actions and rewards go
+to a shared ``log``, so a run can be audited against the env.
 
 ``load_preferences`` reads the DPO JSONL that the LACIE and PBT pipelines export into the
 dataset ``DPOTrainer`` takes.
@@ -19,6 +22,7 @@ dataset ``DPOTrainer`` takes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,11 @@ TOOL_HINT = (
     "\n\nPlay by calling the `act` tool with your action; it replies with what happens next. "
     "Keep calling it until the episode is over."
 )
+# The hint for ``with_tool_template(..., "replies")``, where each reply is the action.
+REPLY_HINT = (
+    "\n\nPlay one action per reply; after each, you are told what happens next. "
+    "Keep playing until the episode is over."
+)
 
 
 def prompt_dataset(
@@ -37,24 +46,26 @@ def prompt_dataset(
     *,
     seed: int = 0,
     env_kwargs: Mapping[str, Any] | None = None,
-    tool_hint: bool = False,
+    tool_hint: bool | str = False,
     **session_kwargs: Any,
 ) -> Any:
     """A ``datasets.Dataset`` of ``size`` episodes: ``prompt`` (chat messages, or text with
     ``chat=False``), ``seed``, ``env_id`` and ``observation`` (the first observation's text).
 
     ``session_kwargs`` go to ``EnvSession`` (``seat``, ``partner``, ``prompt``, ``system``,
-    ``chat``); ``tool_hint`` appends an instruction to call the ``act`` tool (multi-turn).
+    ``chat``); ``tool_hint`` appends an instruction to call the ``act`` tool (multi-turn),
+    or the given text (e.g. ``REPLY_HINT``).
     """
     from datasets import Dataset
 
+    hint = TOOL_HINT if tool_hint is True else tool_hint or ""
     session = EnvSession(env_id, env_kwargs, **session_kwargs)
     rows = []
     for episode in range(size):
         observation = session.reset(seed=seed + episode)
         prompt = session.prompt()
-        if tool_hint:
-            prompt = _with_hint(prompt)
+        if hint:
+            prompt = _with_hint(prompt, hint)
         rows.append(
             {"prompt": prompt, "seed": seed + episode, "env_id": env_id, "observation": observation}
         )
@@ -127,22 +138,45 @@ class EnvReward:
         return rewards
 
 
+@dataclass
+class Episode:
+    """One episode a ``TRLEnvironment`` played: what it was given and what the env paid."""
+
+    seed: int | None
+    actions: list[str] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)  # one per action
+    episode_return: float = 0.0  # what ``get_reward`` returns (includes partner turns)
+    done: bool = False
+
+
 class TRLEnvironment:
     """A multi-step env for ``GRPOTrainer(environment_factory=...)``.
 
     TRL calls ``reset(**row)`` with a row of ``prompt_dataset(..., tool_hint=True)`` (only
     its ``seed`` is used: the prompt already shows the first observation), exposes every
     public method but ``reset``/``get_reward`` as a tool (here only ``act``), and adds
-    ``get_reward`` (the episode's total reward) to the rewards.
+    ``get_reward`` (the episode's total reward) to the rewards. Each reset appends the new
+    ``Episode`` to ``log`` when one is given (TRL resets once per rollout, in batch order).
     """
 
     def __init__(
-        self, env_id: str, env_kwargs: Mapping[str, Any] | None = None, **session_kwargs: Any
+        self,
+        env_id: str,
+        env_kwargs: Mapping[str, Any] | None = None,
+        *,
+        log: list[Episode] | None = None,
+        **session_kwargs: Any,
     ) -> None:
         self._session = EnvSession(env_id, env_kwargs, **session_kwargs)
+        self._log = log
+        self._episode = Episode(seed=None, done=True)
 
     def reset(self, seed: int | None = None, **_: Any) -> None:
-        self._session.reset(seed=None if seed is None else int(seed))
+        seed = None if seed is None else int(seed)
+        self._session.reset(seed=seed)
+        self._episode = Episode(seed=seed, episode_return=self._session.total_reward)
+        if self._log is not None:
+            self._log.append(self._episode)
 
     def act(self, action: str) -> str:
         """Take one action in the environment (a command, an answer or an utterance).
@@ -156,6 +190,10 @@ class TRLEnvironment:
         if self._session.done:
             return "The episode is over; no more actions are taken."
         result = self._session.step(action)
+        self._episode.actions.append(action)
+        self._episode.rewards.append(result.reward)
+        self._episode.episode_return = self._session.total_reward
+        self._episode.done = result.done
         status = "The episode is over." if result.done else "Your turn."
         return f"{result.observation}\n\n(reward {result.reward:g}. {status})"
 
@@ -164,10 +202,15 @@ class TRLEnvironment:
 
 
 def environment_factory(
-    env_id: str, env_kwargs: Mapping[str, Any] | None = None, **session_kwargs: Any
+    env_id: str,
+    env_kwargs: Mapping[str, Any] | None = None,
+    *,
+    log: list[Episode] | None = None,
+    **session_kwargs: Any,
 ) -> Callable[[], TRLEnvironment]:
-    """The zero-argument factory TRL's ``environment_factory`` takes."""
-    return partial(TRLEnvironment, env_id, env_kwargs, **session_kwargs)
+    """The zero-argument factory TRL's ``environment_factory`` takes; every env it makes
+    appends its episodes to ``log``."""
+    return partial(TRLEnvironment, env_id, env_kwargs, log=log, **session_kwargs)
 
 
 def load_preferences(path: str | Path) -> Any:
@@ -192,11 +235,11 @@ def completion_text(completion: Any) -> str:
     )
 
 
-def _with_hint(prompt: Any) -> Any:
+def _with_hint(prompt: Any, hint: str) -> Any:
     if isinstance(prompt, str):
-        return prompt + TOOL_HINT
+        return prompt + hint
     *head, last = prompt
-    return [*head, {**last, "content": last["content"] + TOOL_HINT}]
+    return [*head, {**last, "content": last["content"] + hint}]
 
 
 def _is_number(value: Any) -> bool:

@@ -10,9 +10,16 @@ the env's: ``EnvReward`` replays each prompt's episode and steps it with the com
 the command checks that what TRL logged is what the env returned.
 
 The same command trains a real model on a GPU (bf16 there, and ``--use-vllm`` to generate
-with vLLM colocated): ``--model hf:Qwen/Qwen2.5-1.5B-Instruct --steps 500``. Multi-step envs
-(``TextCraft-v0``, ``Persuasion-v0``) train through tool calls with ``--multi-turn``, which
-needs a model whose chat template supports tools (e.g. ``hf:Qwen/Qwen3-0.6B``).
+with vLLM colocated): ``--model hf:Qwen/Qwen2.5-1.5B-Instruct --steps 500``.
+
+Multi-step envs (``TextCraft-v0``, ``Persuasion-v0``) train with ``--multi-turn``, through
+TRL's ``environment_factory``: each completion is a whole episode, the model's turns
+interleaved with the env's answers, and its reward is the episode return. ``--actions``
+picks how a turn becomes an action (``tool_template``): ``tool_calls`` (the model calls the
+``act`` tool; the default for models whose template does tool calls, e.g. Qwen3) or
+``replies`` (each reply is the action; the default for ChatML models without tool calling,
+such as the embedded SmolLM2). The command checks each step's logged reward against the
+returns of the episodes the env played, and writes them to ``episodes.jsonl``.
 """
 
 from __future__ import annotations
@@ -22,11 +29,15 @@ import json
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from societygym.integrations.tool_template import with_tool_template
 from societygym.integrations.trl import (
+    REPLY_HINT,
     EnvReward,
+    Episode,
     environment_factory,
     prompt_dataset,
 )
@@ -55,18 +66,23 @@ def train_grpo(
     prompts_per_step: int = 2,
     num_generations: int = 4,
     max_completion_length: int = 48,
+    max_turn_length: int | None = None,
     learning_rate: float = 5e-5,
     temperature: float = 1.0,
     lora_r: int = 16,
     lora_alpha: int = 32,
     multi_turn: bool = False,
+    actions: str = "auto",
     metrics: Sequence[str] = (),
     use_vllm: bool = False,
     seed: int = 0,
     output_dir: str | Path = "runs/grpo",
 ) -> list[dict[str, float]]:
     """Train for ``steps`` steps of ``prompts_per_step`` episodes x ``num_generations``
-    completions; returns the reward curve (one entry per step) and saves the adapter."""
+    completions; returns the reward curve (one entry per step) and saves the adapter.
+    ``multi_turn`` plays each episode through ``actions`` (see the module) until it ends or
+    its turns and the env's answers fill ``max_completion_length`` tokens; each reply has at
+    most ``max_turn_length`` tokens (by default, whatever is left)."""
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -75,17 +91,28 @@ def train_grpo(
     folder = model_dir(model)
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
-    episodes = steps * prompts_per_step
+    batch = prompts_per_step * num_generations
+    tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
+    reward, episodes, factory, hint = None, [], None, False
+    if multi_turn:
+        actions = with_tool_template(tokenizer, actions)  # type: ignore[arg-type]
+        hint = REPLY_HINT if actions == "replies" else True
+        factory = environment_factory(env_id, env_kwargs, log=episodes)
+    else:
+        reward = EnvReward(env_id, env_kwargs, metrics=metrics)
     dataset = prompt_dataset(
-        env_id, episodes, seed=seed, env_kwargs=env_kwargs, tool_hint=multi_turn
+        env_id, steps * prompts_per_step, seed=seed, env_kwargs=env_kwargs, tool_hint=hint
     )
-    reward = None if multi_turn else EnvReward(env_id, env_kwargs, metrics=metrics)
     config = GRPOConfig(
         output_dir=str(output_dir),
         max_steps=steps,
-        per_device_train_batch_size=prompts_per_step * num_generations,
+        per_device_train_batch_size=batch,
         num_generations=num_generations,
         max_completion_length=max_completion_length,
+        # the per-turn cap: TRL generates each turn with the whole budget otherwise
+        generation_kwargs=None
+        if max_turn_length is None
+        else {("max_tokens" if use_vllm else "max_new_tokens"): max_turn_length},
         temperature=temperature,
         learning_rate=learning_rate,
         seed=seed,
@@ -101,7 +128,6 @@ def train_grpo(
         save_strategy="no",
         report_to="none",
     )
-    tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
     policy = AutoModelForCausalLM.from_pretrained(
         folder, dtype=torch.bfloat16 if bf16 else torch.float32
     )
@@ -114,13 +140,20 @@ def train_grpo(
         peft_config=LoraConfig(
             r=lora_r, lora_alpha=lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
         ),
-        environment_factory=environment_factory(env_id, env_kwargs) if multi_turn else None,
+        environment_factory=factory,
     )
     trainer.train()
     trainer.save_model(str(output_dir))
     curve = reward_curve(trainer.state.log_history)
     if reward is not None:
-        check_logged_rewards(curve, reward)
+        check_logged_rewards(curve, [call["rewards"] for call in reward.history])
+    else:
+        per_step = episodes_per_step(episodes, batch)
+        check_logged_rewards(curve, [[e.episode_return for e in step] for step in per_step])
+        for entry, step in zip(curve, per_step, strict=True):
+            entry["env/steps"] = sum(len(e.actions) for e in step) / len(step)
+        with Path(output_dir, "episodes.jsonl").open("w") as f:
+            f.writelines(json.dumps(asdict(e)) + "\n" for e in episodes)
     Path(output_dir, "reward_curve.json").write_text(json.dumps(curve, indent=1))
     return curve
 
@@ -134,7 +167,7 @@ def reward_curve(log_history: Sequence[dict[str, Any]]) -> list[dict[str, float]
             **{
                 k: float(v)
                 for k, v in entry.items()
-                if k in keep or k.startswith(("env/", "rewards/"))
+                if k in keep or k.startswith(("env/", "rewards/", "tools/"))
             },
         }
         for entry in log_history
@@ -142,17 +175,27 @@ def reward_curve(log_history: Sequence[dict[str, Any]]) -> list[dict[str, float]
     ]
 
 
-def check_logged_rewards(curve: Sequence[dict[str, float]], reward: EnvReward) -> None:
-    """Raise unless each step's logged mean reward is the mean of what the env returned.
+def check_logged_rewards(
+    curve: Sequence[dict[str, float]], rewards: Sequence[Sequence[float]]
+) -> None:
+    """Raise unless each step's logged mean reward is the mean of what the env returned
+    for that step's completions (``rewards[k]``: one per completion of step ``k``).
 
-    One ``EnvReward`` call per step (a single process generating once per step), so call
-    ``k`` scored step ``k``'s completions."""
-    if len(reward.history) != len(curve):
-        raise AssertionError(f"{len(reward.history)} reward calls for {len(curve)} logged steps")
-    for entry, call in zip(curve, reward.history, strict=True):
-        mean = sum(call["rewards"]) / len(call["rewards"])
+    A single process generates once per step, so call ``k`` of an ``EnvReward`` scored step
+    ``k``, and in a multi-turn run step ``k`` played episodes ``k * batch`` on."""
+    if len(rewards) != len(curve):
+        raise AssertionError(f"env rewards for {len(rewards)} steps, {len(curve)} logged steps")
+    for entry, step in zip(curve, rewards, strict=True):
+        mean = sum(step) / len(step)
         if not math.isclose(entry["reward"], mean, rel_tol=1e-5, abs_tol=1e-6):
             raise AssertionError(f"step {entry['step']}: logged {entry['reward']}, env {mean}")
+
+
+def episodes_per_step(episodes: Sequence[Episode], batch: int) -> list[list[Episode]]:
+    """The episodes of a multi-turn run (one env reset per completion), step by step."""
+    if len(episodes) % batch:
+        raise AssertionError(f"{len(episodes)} episodes is not a whole number of {batch}-batches")
+    return [list(episodes[i : i + batch]) for i in range(0, len(episodes), batch)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -166,13 +209,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--prompts-per-step", type=int, default=2)
     parser.add_argument("--num-generations", type=int, default=4, help="GRPO group size")
     parser.add_argument("--max-completion-length", type=int, default=48)
+    parser.add_argument(
+        "--max-turn-length", type=int, help="multi-turn: tokens per reply (default: all left)"
+    )
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument(
         "--metric", action="append", help="info key to log (trivia: correct, accepted)"
     )
-    parser.add_argument("--multi-turn", action="store_true", help="tool calls (multi-step envs)")
+    parser.add_argument(
+        "--multi-turn", action="store_true", help="play whole episodes (multi-step envs)"
+    )
+    parser.add_argument(
+        "--actions",
+        choices=["auto", "tool_calls", "replies"],
+        default="auto",
+        help="multi-turn: the model calls the act tool, or each reply is the action",
+    )
     parser.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/grpo")
@@ -189,11 +243,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         prompts_per_step=args.prompts_per_step,
         num_generations=args.num_generations,
         max_completion_length=args.max_completion_length,
+        max_turn_length=args.max_turn_length,
         learning_rate=args.lr,
         temperature=args.temperature,
         lora_r=args.lora_r,
         lora_alpha=2 * args.lora_r,
         multi_turn=args.multi_turn,
+        actions=args.actions,
         metrics=metrics,
         use_vllm=args.use_vllm,
         seed=args.seed,
