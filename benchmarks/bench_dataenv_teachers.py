@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--val-per-skill", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=None, help="TrainConfig.epochs (default 3)")
     parser.add_argument("--out", default="runs/dataenv_teachers")
     parser.add_argument(
         "--training", default="continue", choices=["continue", "retrain"], help="env training="
@@ -82,7 +83,8 @@ def main() -> None:
     results: dict[str, list[dict]] = {"no-state": [], "skill-list (weakest)": []}
     for seed in args.seeds:
         # the domain's own students first (VQA: "cnn"), else an HF causal LM
-        student = make_student(args.student, "lora", None, seed, make_domain(args.domain))
+        train_config = {"epochs": args.epochs} if args.epochs else None
+        student = make_student(args.student, "lora", train_config, seed, make_domain(args.domain))
         env = SkillListEnv(
             domain=args.domain,
             student=student,
@@ -111,6 +113,7 @@ def main() -> None:
         "seeds": args.seeds,
         "iterations": args.iterations,
         "training": args.training,
+        "epochs": args.epochs or 3,
         "examples_per_iteration": args.examples,
         "validation_items": len(env.validation),
         "val_gain": {n: mean_ci(g) for n, g in gains.items()},
