@@ -37,12 +37,15 @@ def run_episode(env, teacher, seed: int) -> dict:
     teacher.reset()
     obs, info = env.reset(seed=seed)
     curve, truncated, losses = [info["validation"]["accuracy"]], False, []
+    metrics = [info["validation"].get("metrics", {})]  # the domain's own (tool use: plan F1s)
     while not truncated:
         obs, _, _, truncated, info = env.step(teacher.act(obs, info))
         curve.append(info["validation"]["accuracy"])
+        metrics.append(info["validation"].get("metrics", {}))
         losses.append(info["train"]["last_loss"] if info["train"] else None)
     return {
         "curve": curve,
+        "metrics": metrics,
         "test": info["test"]["accuracy"],
         "losses": losses,
         "per_skill": info["validation"]["per_skill"],
