@@ -11,13 +11,11 @@ import pytest
 from societygym.llm import TransformersLLM
 from societygym.llm.base import SamplingParams
 from societygym.llm.tiny import build_tiny_llm_dir
+from tests.test_llm_transformers import PROMPTS as BASE_PROMPTS
 
+# rows of very different widths share one batch
 PROMPTS = [
-    "The cat sees",
-    "What is the capital of France? The capital of France is",
-    [{"role": "user", "content": "Is the star red?"}],
-    "Q: What is 3 + 4? A:",
-    "def f(x):\n    return",
+    *BASE_PROMPTS,
     "A much longer prompt, so that rows of very different widths share one batch: one two",
 ]
 MAX_TOKENS = 14
@@ -63,10 +61,11 @@ def test_refilled_slots_decode_as_rows_alone(llm, ragged_eos):
 
 def test_late_submission_joins_a_running_batch(llm, ragged_eos):
     decoder = llm.decoder(SamplingParams(max_tokens=MAX_TOKENS), slots=3)
-    decoder.submit(llm.encode(PROMPTS[5]), 5)
+    last = len(PROMPTS) - 1  # the long prompt starts, so later rows join a wide batch
+    decoder.submit(llm.encode(PROMPTS[last]), last)
     decoder.submit(llm.encode(PROMPTS[0]), 0)
     results: dict[int, object] = {}
-    next_prompt = iter([1, 2, 3, 4])
+    next_prompt = iter(range(1, last))
     while decoder.busy:
         for tag, gen in decoder.step():
             results[tag] = gen
@@ -77,8 +76,8 @@ def test_late_submission_joins_a_running_batch(llm, ragged_eos):
         if decoder.rows:
             width = decoder.mask.shape[1]
             assert width <= max(len(llm.encode(p)) for p in PROMPTS) + MAX_TOKENS
-    assert sorted(results) == list(range(6))
-    assert [results[i].token_ids for i in range(6)] == ragged_eos
+    assert sorted(results) == list(range(len(PROMPTS)))
+    assert [results[i].token_ids for i in range(len(PROMPTS))] == ragged_eos
     assert all(g.finish_reason in ("stop", "length") for g in results.values())
 
 

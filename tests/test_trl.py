@@ -110,11 +110,7 @@ def test_grpo_command_trains_on_env_rewards(tmp_path, monkeypatch, capsys):
         ["--model", "tiny", "--steps", "2", "--prompts-per-step", "2", "--num-generations", "2",
          "--max-completion-length", "6", "--out", str(out)]
     )  # fmt: skip
-    lines = capsys.readouterr().out.splitlines()
-    printed = [json.loads(line) for line in lines if line.startswith('{"step"')]
-    curve = json.loads((out / "reward_curve.json").read_text())
-    assert printed == curve and [entry["step"] for entry in curve] == [1, 2]
-    assert (out / "adapter_model.safetensors").is_file()
+    curve = _printed_curve(capsys, out)
     (reward,) = made
     session = EnvSession("Trivia-Calibration-v0")
     for step, (entry, call) in enumerate(zip(curve, reward.history, strict=True)):
@@ -262,11 +258,7 @@ def test_grpo_command_trains_multi_turn_textcraft_on_env_returns(tmp_path, capsy
          "--max-completion-length", "512", "--max-turn-length", "96", "--temperature", "0.5",
          "--out", str(out)]
     )  # fmt: skip
-    lines = capsys.readouterr().out.splitlines()
-    printed = [json.loads(line) for line in lines if line.startswith('{"step"')]
-    curve = json.loads((out / "reward_curve.json").read_text())
-    assert printed == curve and [entry["step"] for entry in curve] == [1, 2]
-    assert (out / "adapter_model.safetensors").is_file()
+    curve = _printed_curve(capsys, out)
     episodes = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
     assert [e["seed"] for e in episodes] == [1, 1, 2, 2]  # step k plays episode k, twice
     returns = _replayed_returns("TextCraft-v0", None, episodes)
@@ -326,3 +318,13 @@ def test_grpo_multi_turn_example_with_the_embedded_model(tmp_path):
     )  # fmt: skip
     (entry,) = json.loads((out / "reward_curve.json").read_text())
     assert entry["step"] == 1 and entry["env/steps"] >= 1 and entry["reward"] in (0.0, 0.5, 1.0)
+
+
+def _printed_curve(capsys, out) -> list[dict]:
+    """The reward curve the command printed, checked against its file; steps 1 and 2."""
+    lines = capsys.readouterr().out.splitlines()
+    printed = [json.loads(line) for line in lines if line.startswith('{"step"')]
+    curve = json.loads((out / "reward_curve.json").read_text())
+    assert printed == curve and [entry["step"] for entry in curve] == [1, 2]
+    assert (out / "adapter_model.safetensors").is_file()
+    return curve
