@@ -445,6 +445,23 @@ def test_agent_never_shows_a_task_its_own_solution() -> None:
     assert [h.name for h in helpers] == ["mmddyyyy"]
 
 
+def test_a_folder_of_banks_serves_each_domain_it_holds(tmp_path) -> None:
+    bank = CodeBank("date")
+    bank.add(FORMAT_HELPER)
+    bank.save(tmp_path / "date" / "codebank.json")
+    agent = ReGALAgent(ReferenceLLM({}), codebank=str(tmp_path))
+    assert agent.domain is None  # chosen when the runner binds an env
+    agent.bind("ReGAL-Date-v0", None, None)
+    assert [h.name for h in agent.helper_list] == ["mmddyyyy"]
+    with pytest.raises(FileNotFoundError, match="no code bank for logo"):
+        ReGALAgent(ReferenceLLM({}), codebank=tmp_path).bind("ReGAL-Logo-v0", None, None)
+    assert ReGALAgent(ReferenceLLM({}), codebank={"date": bank}, domain="date").bank is bank
+    with pytest.raises(KeyError, match="the mapping has"):
+        ReGALAgent(ReferenceLLM({}), codebank={"date": bank}, domain="logo")
+    with pytest.raises(ValueError, match="given for logo is for date"):
+        ReGALAgent(ReferenceLLM({}), codebank={"logo": bank}, domain="logo")
+
+
 @needs_sandbox
 def test_textcraft_agent_crafts_and_never_sees_the_goals_own_demo() -> None:
     from societygym.envs.programs.textcraft.planner import program_from_commands, solve

@@ -8,12 +8,16 @@ bank helpers it calls, so it runs in any ReGAL env, whether or not the env was g
 
     societygym run ReGAL-Date-v0 --agent societygym.baselines.regal:ReGALAgent \\
         --agent-arg codebank=out/codebank.json --agent-arg llm=embedded
+
+A folder of banks, one ``<domain>/codebank.json`` each (``train --out banks/date`` and so on),
+serves a suite of several domains with one agent spec: ``--agent-arg codebank=banks``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from gymnasium import spaces
 
@@ -21,18 +25,39 @@ from societygym.agents.llm_agent import LLMAgent, observation_text
 from societygym.baselines.regal.bm25 import BM25
 from societygym.baselines.regal.domains import Domain, Example, get_domain
 from societygym.baselines.regal.prompts import extract_program, solve_prompt
-from societygym.baselines.regal.training import helper_document
+from societygym.baselines.regal.training import BANK_FILE, helper_document
 from societygym.envs.programs.codebank import CodeBank, Helper, TestCase, closure
 from societygym.llm.base import LLM, Prompt
 
 RETRIEVERS = ("bm25", "embeddings")
+BankSource: TypeAlias = CodeBank | str | Path
+# one bank, or banks per domain: a mapping, or a folder of ``<domain>/codebank.json``
+BankArgument: TypeAlias = BankSource | Mapping[str, BankSource] | None
+
+
+def domain_bank(banks: Mapping[str, BankSource] | str | Path, domain: str) -> CodeBank:
+    """The bank for ``domain`` from a mapping or a folder of per-domain banks."""
+    if isinstance(banks, Mapping):
+        if domain not in banks:
+            raise KeyError(f"no code bank for {domain}: the mapping has {sorted(banks)}")
+        source = banks[domain]
+    else:
+        source = Path(banks) / domain / BANK_FILE
+        if not source.is_file():
+            raise FileNotFoundError(f"no code bank for {domain}: {source} does not exist")
+    bank = source if isinstance(source, CodeBank) else CodeBank.load(source)
+    if bank.domain and bank.domain != domain:
+        raise ValueError(f"the code bank given for {domain} is for {bank.domain}")
+    return bank
 
 
 class ReGALAgent(LLMAgent):
     """Writes programs with retrieved demonstrations and code-bank helpers (ReGAL).
 
-    ``codebank``: a bank or the path of a ``codebank.json``; ``domain``: ``logo``, ``date`` or
-    ``textcraft`` (default: from the bank, else from the env the runner binds). ``demos``
+    ``codebank``: a bank, the path of a ``codebank.json``, or banks per domain (a mapping from
+    domain to bank or path, or a folder of ``<domain>/codebank.json``), picked once the domain
+    is known; ``domain``: ``logo``, ``date`` or ``textcraft`` (default: from the bank, else
+    from the env the runner binds). ``demos``
     demonstrations in all (ReGAL's ``max_budget``), ``demo_split`` of them refactored;
     ``num_helpers`` retrieved helpers (ReGAL: 10 for GPT, 20 for Llama), shown with their
     pass counts when ``show_success``; ``min_usage`` > 0 prunes the bank strictly on loading
@@ -45,7 +70,7 @@ class ReGALAgent(LLMAgent):
     def __init__(
         self,
         llm: LLM | str = "embedded",
-        codebank: CodeBank | str | Path | None = None,
+        codebank: BankArgument = None,
         domain: str | None = None,
         demos: int = 5,
         demo_split: float = 0.6,
@@ -64,11 +89,13 @@ class ReGALAgent(LLMAgent):
         llm_kwargs.setdefault("stop", ["\n```\n"])
         super().__init__(llm, max_tokens=max_tokens, **llm_kwargs)
         self.parser = self.complete_program
-        if isinstance(codebank, str | Path):
-            codebank = CodeBank.load(codebank)
-        self.bank = codebank if codebank is not None else CodeBank()
-        if min_usage > 0:
-            self.bank.prune(min_usage=min_usage)
+        self.min_usage = int(min_usage)
+        self._banks: Mapping[str, BankSource] | Path | None = None  # banks per domain
+        if isinstance(codebank, Mapping):
+            self._banks = codebank
+        elif isinstance(codebank, str | Path) and Path(codebank).is_dir():
+            self._banks = Path(codebank)
+        self._set_bank(None if self._banks is not None else codebank)
         if not 0.0 <= demo_split <= 1.0:
             raise ValueError("demo_split is a fraction in [0, 1]")
         self.demos, self.demo_split = int(demos), float(demo_split)
@@ -84,7 +111,16 @@ class ReGALAgent(LLMAgent):
         elif get_domain(env_id).name != self.domain.name:
             raise ValueError(f"this agent writes {self.domain.name} programs, not {env_id}")
 
+    def _set_bank(self, bank: BankSource | None) -> None:
+        if isinstance(bank, str | Path):
+            bank = CodeBank.load(bank)
+        self.bank = bank if bank is not None else CodeBank()
+        if self.min_usage > 0:
+            self.bank.prune(min_usage=self.min_usage)
+
     def _use_domain(self, domain: Domain) -> None:
+        if self._banks is not None:
+            self._set_bank(domain_bank(self._banks, domain.name))
         if self.bank.domain and self.bank.domain != domain.name:
             raise ValueError(f"the code bank is for {self.bank.domain}, not {domain.name}")
         self.domain = domain
