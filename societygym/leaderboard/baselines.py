@@ -8,7 +8,8 @@ baselines train the student on every step).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,33 @@ BASELINES: tuple[Baseline, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """One (baseline, suite) pair and the bundle that scores it under the suite's current
+    spec (``None``: not evaluated, or only under an older version of the suite)."""
+
+    baseline: Baseline
+    suite: str
+    bundle: str | None
+
+
+def board_coverage(bundles: Iterable[Mapping[str, Any]]) -> list[Coverage]:
+    """Which baseline pairs the given bundles cover, in :data:`BASELINES` order."""
+    found = {(b["name"], b["suite"]["name"], b["suite"]["hash"]): b["hash"] for b in bundles}
+    return [
+        Coverage(baseline, suite, found.get((baseline.name, suite, SUITES[suite].spec_hash)))
+        for baseline in BASELINES
+        for suite in baseline.suites
+    ]
+
+
+def shipped_bundles() -> list[dict[str, Any]]:
+    """The bundles of the shipped board, as stored in the package."""
+    from societygym.leaderboard.store import SHIPPED
+
+    return [json.loads(path.read_text()) for path in sorted(SHIPPED.glob("*.json"))]
+
+
 def run_baselines(
     suites: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
@@ -105,20 +133,25 @@ def run_baselines(
     backend: str = "process",
     workers: int | None = None,
     include_expensive: bool = False,
+    missing_only: bool = False,
     progress: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """Evaluate every selected baseline on every selected suite it applies to."""
+    """Evaluate every selected baseline on every selected suite it applies to;
+    ``missing_only`` skips the pairs the shipped board already scores."""
     from societygym.leaderboard.bundle import write
     from societygym.leaderboard.commands import submit
     from societygym.leaderboard.store import file_name
 
+    shipped = {(c.baseline.name, c.suite) for c in board_coverage(shipped_bundles()) if c.bundle}
     for baseline in BASELINES:
         if baseline.expensive and not include_expensive:
             continue
         if names and baseline.name not in names and baseline.name.split("/")[1] not in names:
             continue
         for suite in baseline.suites:
-            if suites and suite not in suites:
+            if (suites and suite not in suites) or (
+                missing_only and (baseline.name, suite) in shipped
+            ):
                 continue
             bundle = submit(
                 suite,

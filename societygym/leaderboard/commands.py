@@ -236,8 +236,22 @@ def cmd_suites(args: argparse.Namespace) -> int:
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
-    from societygym.leaderboard.baselines import run_baselines
+    from societygym.leaderboard.baselines import board_coverage, run_baselines, shipped_bundles
 
+    if args.status:
+        from societygym.cli import _table
+
+        rows = [
+            (
+                c.baseline.name,
+                c.suite,
+                "expensive" if c.baseline.expensive else "cheap",
+                c.bundle.split(":")[-1][:16] if c.bundle else "missing",
+            )
+            for c in board_coverage(shipped_bundles())
+        ]
+        print(_table(rows, ("baseline", "suite", "cost", "shipped bundle")))
+        return 0
     for bundle in run_baselines(
         args.suite,
         args.baseline,
@@ -246,6 +260,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         backend=args.backend,
         workers=args.workers,
         include_expensive=args.expensive,
+        missing_only=args.missing,
         progress=not args.quiet,
     ):
         print(
@@ -330,5 +345,11 @@ def add_parser(sub: Any) -> None:
     base.add_argument("--baseline", action="append", help="only these baseline names")
     base.add_argument("--out", default=None, help="also write the bundles here (e.g. the board)")
     base.add_argument("--expensive", action="store_true", help="include LLM/training baselines")
+    base.add_argument(
+        "--status", action="store_true", help="list which baselines the shipped board holds"
+    )
+    base.add_argument(
+        "--missing", action="store_true", help="skip the pairs the shipped board already holds"
+    )
     with_backend(base)
     base.set_defaults(func=cmd_baselines)
