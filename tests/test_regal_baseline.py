@@ -455,6 +455,8 @@ def test_a_folder_of_banks_serves_each_domain_it_holds(tmp_path) -> None:
     assert [h.name for h in agent.helper_list] == ["mmddyyyy"]
     with pytest.raises(FileNotFoundError, match="no code bank for logo"):
         ReGALAgent(ReferenceLLM({}), codebank=tmp_path).bind("ReGAL-Logo-v0", None, None)
+    with pytest.raises(FileNotFoundError, match=r"no code bank for date: .*date/codebank\.json"):
+        ReGALAgent(ReferenceLLM({}), codebank=tmp_path / "untrained", domain="date")
     assert ReGALAgent(ReferenceLLM({}), codebank={"date": bank}, domain="date").bank is bank
     with pytest.raises(KeyError, match="the mapping has"):
         ReGALAgent(ReferenceLLM({}), codebank={"date": bank}, domain="logo")

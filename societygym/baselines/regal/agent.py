@@ -55,9 +55,9 @@ class ReGALAgent(LLMAgent):
     """Writes programs with retrieved demonstrations and code-bank helpers (ReGAL).
 
     ``codebank``: a bank, the path of a ``codebank.json``, or banks per domain (a mapping from
-    domain to bank or path, or a folder of ``<domain>/codebank.json``), picked once the domain
-    is known; ``domain``: ``logo``, ``date`` or ``textcraft`` (default: from the bank, else
-    from the env the runner binds). ``demos``
+    domain to bank or path, or a folder of ``<domain>/codebank.json``: any path not ending in
+    ``.json``), picked once the domain is known; ``domain``: ``logo``, ``date`` or
+    ``textcraft`` (default: from the bank, else from the env the runner binds). ``demos``
     demonstrations in all (ReGAL's ``max_budget``), ``demo_split`` of them refactored;
     ``num_helpers`` retrieved helpers (ReGAL: 10 for GPT, 20 for Llama), shown with their
     pass counts when ``show_success``; ``min_usage`` > 0 prunes the bank strictly on loading
@@ -93,7 +93,9 @@ class ReGALAgent(LLMAgent):
         self._banks: Mapping[str, BankSource] | Path | None = None  # banks per domain
         if isinstance(codebank, Mapping):
             self._banks = codebank
-        elif isinstance(codebank, str | Path) and Path(codebank).is_dir():
+        elif isinstance(codebank, str | Path) and (
+            Path(codebank).is_dir() or Path(codebank).suffix != ".json"
+        ):  # a folder, existing or not: a missing bank is then named with its domain
             self._banks = Path(codebank)
         self._set_bank(None if self._banks is not None else codebank)
         if not 0.0 <= demo_split <= 1.0:
