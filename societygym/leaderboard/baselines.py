@@ -150,16 +150,15 @@ def run_baselines(
     from societygym.leaderboard.commands import submit
     from societygym.leaderboard.store import file_name
 
-    shipped = {(c.baseline.name, c.suite) for c in board_coverage(shipped_bundles()) if c.bundle}
+    covered = board_coverage(shipped_bundles()) if missing_only else []
+    shipped = {(c.baseline.name, c.suite) for c in covered if c.bundle}
     for baseline in BASELINES:
         if baseline.expensive and not include_expensive:
             continue
         if names and baseline.name not in names and baseline.name.split("/")[1] not in names:
             continue
         for suite in baseline.suites:
-            if (suites and suite not in suites) or (
-                missing_only and (baseline.name, suite) in shipped
-            ):
+            if (suites and suite not in suites) or (baseline.name, suite) in shipped:
                 continue
             bundle = submit(
                 suite,

@@ -240,13 +240,14 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
     if args.status:
         from societygym.cli import _table
+        from societygym.leaderboard.store import file_name
 
         rows = [
             (
                 c.baseline.name,
                 c.suite,
                 "expensive" if c.baseline.expensive else "cheap",
-                c.bundle.split(":")[-1][:16] if c.bundle else "missing",
+                Path(file_name(c.bundle)).stem if c.bundle else "missing",  # its board file
             )
             for c in board_coverage(shipped_bundles())
         ]
