@@ -75,3 +75,18 @@ def test_status_lists_every_pair_with_its_shipped_bundle(capsys) -> None:
         assert line.split()[:2] == [pair.baseline.name, pair.suite]
         expected = pair.bundle.split(":")[-1][:16] if pair.bundle else "missing"
         assert line.split()[-1] == expected
+
+
+def test_the_regal_baseline_plays_every_programs_task_from_any_checkout(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Its banks ship in the package, so the spec needs no local files."""
+    from societygym.baselines.regal import ReGALAgent
+    from tests.test_regal_baseline import ReferenceLLM
+
+    monkeypatch.chdir(tmp_path)
+    (regal,) = [b for b in BASELINES if b.name == "baselines/regal"]
+    for task in SUITES["programs"].tasks:
+        agent = ReGALAgent(**{**regal.args, "llm": ReferenceLLM({})})
+        agent.bind(task.env_id, None, None)
+        assert agent.bank.domain == agent.domain.name

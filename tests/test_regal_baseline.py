@@ -464,6 +464,36 @@ def test_a_folder_of_banks_serves_each_domain_it_holds(tmp_path) -> None:
         ReGALAgent(ReferenceLLM({}), codebank={"logo": bank}, domain="logo")
 
 
+def test_the_shipped_banks_are_the_recorded_training_runs() -> None:
+    from societygym.baselines.regal.agent import SHIPPED_BANKS_DIR
+    from societygym.baselines.regal.domains import DOMAINS
+
+    for name in DOMAINS:
+        agent = ReGALAgent(ReferenceLLM({}), codebank="shipped", domain=name)
+        assert agent.bank.domain == name
+        folder = SHIPPED_BANKS_DIR / name
+        config = json.loads((folder / "train_config.json").read_text())
+        rounds = [json.loads(line) for line in (folder / "training_log.jsonl").open()]
+        assert config["domain"] == name and agent.bank.round == len(rounds)
+        trained = sum(len(r["tasks"]) for r in rounds)
+        assert trained == min(config["limit"], len(get_domain(name).examples("train")))
+        # every helper in the bank was added by a logged round
+        assert {h.name for h in agent.bank} <= {n for r in rounds for n in r["added"]}
+
+
+def test_with_an_empty_bank_regal_prompts_exactly_as_the_primitive_agent() -> None:
+    """Why an untrained bank scores as the baseline: the prompts are the same."""
+    query = get_domain("date").examples("test")[0].query
+    empty = ReGALAgent(ReferenceLLM({}), codebank=CodeBank("date"))
+    primitive = PrimitiveAgent(ReferenceLLM({}), domain="date")
+    assert empty.render_prompt(query) == primitive.render_prompt(query)
+    bank = CodeBank("date")
+    bank.add(FORMAT_HELPER)
+    assert ReGALAgent(ReferenceLLM({}), codebank=bank).render_prompt(query) != (
+        primitive.render_prompt(query)
+    )
+
+
 @needs_sandbox
 def test_textcraft_agent_crafts_and_never_sees_the_goals_own_demo() -> None:
     from societygym.envs.programs.textcraft.planner import program_from_commands, solve

@@ -4,7 +4,7 @@
 are evaluated for the shipped board (``societygym/leaderboard/board/``), the others with
 ``--expensive`` (the embedded LLM agents on CPU take hours over a whole suite; the teaching
 baselines train the student on every step). ``baselines/regal`` plays with the code banks
-learned beforehand into ``runs/regal-banks/<domain>`` (any LLM; see the README).
+shipped in ``societygym/baselines/regal/banks/`` (learned with the embedded LLM; see there).
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ _TEXT = ("trivia", "persuasion", "programs")
 # the longest reference program of any ReGAL domain is 160 SmolLM2 tokens; the embedded model
 # otherwise repeats itself up to the agent's default 512 (36 s an episode on one core)
 _REGAL_ARGS = {"max_tokens": 256}
-# banks learned per domain: python -m societygym.baselines.regal train --out runs/regal-banks/date
-REGAL_BANKS = "runs/regal-banks"
 _TEACHERS = "societygym.baselines.dataenv_teachers"
 
 
@@ -98,7 +96,7 @@ BASELINES: tuple[Baseline, ...] = (
         "baselines/regal",
         "societygym.baselines.regal.agent:ReGALAgent",
         ("programs",),
-        {**_REGAL_ARGS, "codebank": REGAL_BANKS},
+        {**_REGAL_ARGS, "codebank": "shipped"},
         expensive=True,
     ),
     *_teaching_baselines(),

@@ -10,7 +10,9 @@ bank helpers it calls, so it runs in any ReGAL env, whether or not the env was g
         --agent-arg codebank=out/codebank.json --agent-arg llm=embedded
 
 A folder of banks, one ``<domain>/codebank.json`` each (``train --out banks/date`` and so on),
-serves a suite of several domains with one agent spec: ``--agent-arg codebank=banks``.
+serves a suite of several domains with one agent spec: ``--agent-arg codebank=banks``;
+``codebank=shipped`` names the banks shipped in the package (``banks/``, see its README), so
+an agent spec that uses them is reproducible from any checkout.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ RETRIEVERS = ("bm25", "embeddings")
 BankSource: TypeAlias = CodeBank | str | Path
 # one bank, or banks per domain: a mapping, or a folder of ``<domain>/codebank.json``
 BankArgument: TypeAlias = BankSource | Mapping[str, BankSource] | None
+# ``codebank="shipped"``: the banks learned for the board, kept in the package; a local
+# folder of that name is written ``./shipped``
+SHIPPED_BANKS = "shipped"
+SHIPPED_BANKS_DIR = Path(__file__).parent / "banks"
 
 
 def domain_bank(banks: Mapping[str, BankSource] | str | Path, domain: str) -> CodeBank:
@@ -91,7 +97,9 @@ class ReGALAgent(LLMAgent):
         self.parser = self.complete_program
         self.min_usage = int(min_usage)
         self._banks: Mapping[str, BankSource] | Path | None = None  # banks per domain
-        if isinstance(codebank, Mapping):
+        if codebank == SHIPPED_BANKS:
+            self._banks = SHIPPED_BANKS_DIR
+        elif isinstance(codebank, Mapping):
             self._banks = codebank
         elif isinstance(codebank, str | Path) and (
             Path(codebank).is_dir() or Path(codebank).suffix != ".json"

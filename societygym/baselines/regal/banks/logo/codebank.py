@@ -1,0 +1,4 @@
+"""Code bank for logo: 0 helpers after 12 rounds of refactoring (societygym ReGAL).
+
+Helpers may call names that the domain's env provides (the LOGO turtle DSL,
+TextCraft's get_object ...), which this module does not define."""
