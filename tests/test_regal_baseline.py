@@ -465,11 +465,11 @@ def test_a_folder_of_banks_serves_each_domain_it_holds(tmp_path) -> None:
 
 
 def test_the_shipped_banks_are_the_recorded_training_runs() -> None:
-    from societygym.baselines.regal.agent import SHIPPED_BANKS_DIR
+    from societygym.baselines.regal.agent import SHIPPED_BANKS, SHIPPED_BANKS_DIR
     from societygym.baselines.regal.domains import DOMAINS
 
     for name in DOMAINS:
-        agent = ReGALAgent(ReferenceLLM({}), codebank="shipped", domain=name)
+        agent = ReGALAgent(ReferenceLLM({}), codebank=SHIPPED_BANKS, domain=name)
         assert agent.bank.domain == name
         folder = SHIPPED_BANKS_DIR / name
         config = json.loads((folder / "train_config.json").read_text())

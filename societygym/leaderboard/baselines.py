@@ -96,6 +96,7 @@ BASELINES: tuple[Baseline, ...] = (
         "baselines/regal",
         "societygym.baselines.regal.agent:ReGALAgent",
         ("programs",),
+        # regal.agent.SHIPPED_BANKS, not imported: that module loads the LLM stack
         {**_REGAL_ARGS, "codebank": "shipped"},
         expensive=True,
     ),
