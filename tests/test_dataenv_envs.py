@@ -233,11 +233,14 @@ def test_skill_tree_explore_exploit_and_engine(domain) -> None:
         {"skill": "nope", "explore": {"subskills": ["a"]}},
         {"skill": "rounding", "explore": {"subskills": ["x"], "allocation": 1000}},
         "junk",
+        # an LLM teacher wrote this: an unhashable skill must be rejected, not crash the step
+        {"skill": {"name": "parity"}, "explore": {"subskills": ["y"]}},
     ]
     obs, reward, _, _, info = env.step(json.dumps(explore))
     reasons = [r["reason"] for r in info["rejected_actions"]]
-    assert len(reasons) == 4 and "unknown subskill" in reasons[0]
+    assert len(reasons) == 5 and "unknown subskill" in reasons[0]
     assert "unknown skill" in reasons[1] and "allocation" in reasons[2]
+    assert reasons[4] == "'skill' must be a string naming a skill, got dict"
     assert info["accepted"] == 5 and info["engine"]["kept"] == 5
     tree = json.loads(obs["tree"])
     assert tree["parity"]["subskills"]["small"] == {

@@ -138,6 +138,8 @@ class SkillTreeEnv(TeachingEnv):
         if not isinstance(item, Mapping):
             return f"an action must be a mapping, got {type(item).__name__}"
         skill = item.get("skill")
+        if not isinstance(skill, str):
+            return f"'skill' must be a string naming a skill, got {type(skill).__name__}"
         if skill not in self._tree:
             return f"unknown skill {skill!r}"
         moves = [k for k in ("explore", "exploit") if k in item]
