@@ -97,11 +97,33 @@ _BASE_BUILTINS.update(
     quit=_exit,
     compile=_unavailable("compile", "; exec() and eval() accept source strings"),
     globals=_unavailable("globals"),
-    locals=_unavailable("locals"),
     vars=_unavailable("vars"),
     breakpoint=_unavailable("breakpoint"),
     open=_unavailable("open", " unless the policy allows scratch-directory files"),
 )
+
+
+def restricted_locals(owner_builtins: Mapping[str, Any]) -> Callable[[], Mapping[str, Any]]:
+    """A ``locals()`` for code whose builtins are ``owner_builtins``: a read-only snapshot of
+    the caller's non-dunder local names.
+
+    The real ``locals()`` stays closed: at module level it is the live globals dict, whose
+    ``__builtins__`` holds the import guard. A snapshot without dunder names gives a program
+    only values it can already name (ReGAL's LOGO programs pass it to ``embed``), and library
+    frames (which have the real builtins) are refused, so a library calling it back hands
+    nothing of its own out.
+    """
+
+    def sandbox_locals() -> Mapping[str, Any]:
+        caller = sys._getframe(1)
+        if caller.f_globals.get("__builtins__") is not owner_builtins:
+            raise SandboxViolation("locals() is only available to the program's own code")
+        names = {k: v for k, v in caller.f_locals.items() if not k.startswith("__")}
+        return types.MappingProxyType(names)
+
+    sandbox_locals.__name__ = sandbox_locals.__qualname__ = "locals"
+    return sandbox_locals
+
 
 # Public module attributes that would undo the restrictions, hidden or replaced in views.
 _HIDDEN: dict[str, frozenset[str]] = {
@@ -300,6 +322,7 @@ def build_namespace(
     if scratch is not None:
         sandbox_builtins["open"] = _scoped_open(scratch)
     sandbox_builtins["eval"], sandbox_builtins["exec"] = _restricted_eval_exec(sandbox_builtins)
+    sandbox_builtins["locals"] = restricted_locals(sandbox_builtins)
     module = types.ModuleType(PROGRAM_NAME)
     namespace = vars(module)
     for name, value in extra.items():
