@@ -12,6 +12,8 @@ from societygym.envs.programs.logo.dsl import (
     dsl_namespace,
     run_program,
 )
+from societygym.sandbox.errors import SandboxViolation
+from societygym.sandbox.namespace import restricted_locals
 
 
 def final_state(source: str) -> tuple:
@@ -27,7 +29,9 @@ def picture(source: str) -> np.ndarray:
 
 def test_start_state_and_moves() -> None:
     assert final_state("") == (0.0, 0.0, 0.0, True)
-    assert final_state("forward(3)\nleft(90)\nforward(2)\nright(45)") == (3.0, 2.0, 45.0, True)
+    # left/right take degrees; heading() answers in radians, as ReGAL's PyTurtle
+    expected = (3.0, 2.0, round(np.pi / 4, 9), True)
+    assert final_state("forward(3)\nleft(90)\nforward(2)\nright(45)") == expected
     segments = run_program("forward(3)\npenup()\nforward(1)\npendown()\nteleport(5, 5, 90)")
     np.testing.assert_allclose(segments, [[0, 0, 3, 0]])
 
@@ -54,7 +58,7 @@ EMBED_FORMS = {
 def test_embed_restores_position_heading_and_pen(form: str) -> None:
     source = "forward(1)\nleft(10)\n" + EMBED_FORMS[form] + "\nforward(1)"
     x, y, heading, down = final_state(source)
-    assert heading == 10.0 and down
+    assert heading == round(np.radians(10), 9) and down
     assert (x, y) == pytest.approx((1 + np.cos(np.radians(10)), np.sin(np.radians(10))))
     assert len(run_program(source)) == 3  # the embedded stroke was drawn
 
@@ -171,3 +175,36 @@ def test_side_by_side_panel() -> None:
     assert panel.shape == (render.RESOLUTION, 2 * render.RESOLUTION + 8, 3)
     assert panel.dtype == np.uint8
     assert render.side_by_side(target, None)[:, render.RESOLUTION + 8 :].min() == 255
+
+
+def test_teleport_sets_the_heading_in_radians_as_regal() -> None:
+    """ReGAL's teleport stores theta raw, in radians: teleport(0, 0, 90) then forward(10)
+    heads 90 rad (not 90 degrees), ending near (-4.48, 8.94)."""
+    x, y, heading, _ = final_state("teleport(0, 0, 90)\nforward(10)")
+    assert (x, y) == pytest.approx((10 * np.cos(90), 10 * np.sin(90)))
+    assert (x, y) == pytest.approx((-4.48, 8.94), abs=0.01)
+    assert heading == 90.0
+    # heading() round-trips through teleport, so saving and restoring a state is exact
+    assert final_state("left(30)\nh = heading()\nleft(50)\nteleport(0, 0, h)")[2] == round(
+        np.pi / 6, 9
+    )
+
+
+def test_locals_embed_at_module_level_and_nested() -> None:
+    """embed(code, locals()) sees the caller's names, also from inside an embedded string."""
+    source = (
+        "size = 3\n"
+        'embed("""for k in range(2):\n    embed(\'forward(size)\', locals())\n'
+        '    left(90)""", locals())\n'
+    )
+    segments = run_program(source)
+    # both strokes start at the origin: the inner embed restores the position each time
+    np.testing.assert_allclose(segments[:, :2], 0.0, atol=1e-12)
+    assert len(segments) == 2 and np.allclose(segments[1, 2:], [0.0, 3.0])
+
+
+def test_sandbox_locals_refuses_frames_of_other_code() -> None:
+    """Only code running with the owner's builtins may take a snapshot: a library frame
+    (real builtins) calling it back would otherwise hand out the library's own names."""
+    with pytest.raises(SandboxViolation, match="locals"):
+        restricted_locals({})()

@@ -9,8 +9,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from societygym.envs.programs.logo import render
-from societygym.envs.programs.logo.env import ReGALLogoEnv, extract_program
-from societygym.envs.programs.logo.tasks import FAMILIES, load_logo_tasks
+from societygym.envs.programs.logo.env import ReGALLogoEnv
+from societygym.envs.programs.logo.tasks import FAMILIES
 
 SQUARE_HELPER = "def square(size):\n    for i in range(4):\n        forward(size)\n        left(90)"
 
@@ -122,42 +122,37 @@ def test_embed_forms_run_in_the_sandbox(env) -> None:
     assert leak["error_type"] == "exception" and "__import__" in leak["error"]
 
 
-def test_helpers_are_listed_and_defined() -> None:
-    helped = ReGALLogoEnv(split="all", helpers=[SQUARE_HELPER])
-    index = index_of(helped, "a medium square")
-    observation, _ = helped.reset(options={"index": index})
-    assert "def square(size):" in observation["text"]
-    assert helped.step("square(4)")[1] == 1.0
-    with pytest.raises(ValueError, match="helper"):
-        ReGALLogoEnv(helpers=["def broken(:\n    pass"])
-    with pytest.raises(ValueError, match="helper"):
-        ReGALLogoEnv(helpers=["x = ().__class__.__bases__"])
+def test_regal_locals_embed_runs_in_the_sandbox(env) -> None:
+    """ReGAL's own form, embed(code, locals()), at module level and inside a helper."""
+    index = index_of(env, "4 concentric square s")
+    module_level = (
+        "for j in range(5):\n"
+        '    embed("""for i in range(4):\n    forward(2*j)\n    left(90.0)""", locals())'
+    )
+    in_helper = (
+        "def square(j):\n"
+        '    embed("""for i in range(4):\n    forward(2*j)\n    left(90.0)""", locals())\n'
+        "for j in range(5):\n    square(j)"
+    )
+    assert play(env, index, module_level)[0] == 1.0
+    assert play(env, index, in_helper)[0] == 1.0
 
 
-def test_contract_errors(env) -> None:
-    fresh = ReGALLogoEnv()
-    with pytest.raises(RuntimeError, match="reset"):
-        fresh.step("forward(1)")
-    fresh.reset(seed=0)
-    with pytest.raises(TypeError, match="str"):
-        fresh.step(b"forward(1)")
-    with pytest.raises(IndexError):
-        fresh.reset(options={"index": len(fresh.tasks)})
-    with pytest.raises(ValueError, match="empty"):
-        ReGALLogoEnv(tasks=[])
+LOCALS_PROBES = {
+    # the snapshot holds no dunder names: the real module-level locals() held __builtins__
+    "no dunders": 'ok = all(k[:2] != "__" for k in locals()) and "forward" in locals()',
+    # it is read-only, and a copy: the program's globals are unchanged
+    "read-only": (
+        "try:\n    locals()['forward'] = None\n    ok = False\n"
+        "except TypeError:\n    ok = forward is not None"
+    ),
+    # a helper's snapshot holds its own locals, not the module's
+    "own frame": "def f(a):\n    return sorted(locals())\nok = f(1) == ['a']",
+}
+SQUARE_IF_OK = "\nfor i in range(4 if ok else 3):\n    forward(4)\n    left(90)"
 
 
-def test_seeding_and_addressing() -> None:
-    first, second = ReGALLogoEnv(), ReGALLogoEnv()
-    a, info_a = first.reset(seed=3)
-    b, info_b = second.reset(seed=3)
-    assert info_a == info_b and a["text"] == b["text"]
-    assert np.array_equal(a["image"], b["image"])
-    test_tasks = load_logo_tasks("test")
-    assert first.reset(options={"index": 5})[1]["task_id"] == test_tasks[5].id
-
-
-def test_extract_program() -> None:
-    reply = "Here you go:\n```python\nforward(2)\nleft(90)\n```\nDone."
-    assert extract_program(reply) == "forward(2)\nleft(90)\n"
-    assert extract_program("forward(2)") == "forward(2)"
+@pytest.mark.parametrize("probe", LOCALS_PROBES)
+def test_sandbox_locals_is_a_read_only_snapshot(env, probe: str) -> None:
+    reward, info = play(env, index_of(env, "a medium square"), LOCALS_PROBES[probe] + SQUARE_IF_OK)
+    assert reward == 1.0 and info["error"] is None, info["error"]

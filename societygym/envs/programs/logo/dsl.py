@@ -10,6 +10,14 @@ and the constants ``HALF_INF``, ``INF``, ``EPS_DIST``, ``EPS_ANGLE``. Two fixes:
   the given ones (checked like sandboxed code, with a few harmless builtins).
 - Every DSL call counts against a budget, so ``while True: forward(1)`` stops with a clear
   :class:`BudgetExceeded` even where no wall-clock limit is enforced.
+
+Units are ReGAL's (``pyturtle.PyTurtle``): the heading is kept in radians; ``left``/``right``
+take degrees, while ``teleport(x, y, theta)`` sets the heading in radians as given and
+``heading()`` returns it in radians, unwrapped. ``embed("...", locals())`` works in the sandbox
+too: its ``locals()`` is a read-only snapshot of the caller's own names
+(:func:`societygym.sandbox.namespace.restricted_locals`). Unlike ReGAL's ``exec``, an embedded
+string does not write its variables (nor ``embed``'s own: ``x``, ``y``, ``theta`` …) back into
+the caller's globals.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from societygym.sandbox.checks import check_source
+from societygym.sandbox.namespace import restricted_locals
 
 HALF_INF = 63
 INF = 126
@@ -36,6 +45,8 @@ EMBED_BUILTINS = {
     f.__name__: f
     for f in (abs, bool, enumerate, float, int, len, list, max, min, print, range, round, sum, zip)
 }
+# ReGAL nests embeds (an embedded string calling embed("...", locals()))
+EMBED_BUILTINS["locals"] = restricted_locals(EMBED_BUILTINS)
 
 DSL_REFERENCE = """\
 forward(dist)          move dist units along the heading, drawing a line if the pen is down
@@ -43,14 +54,14 @@ left(angle)            turn counter-clockwise by angle degrees
 right(angle)           turn clockwise by angle degrees
 penup()                lift the pen: moves no longer draw
 pendown()              lower the pen: moves draw again
-teleport(x, y, theta)  jump to (x, y) with heading theta degrees, without drawing
-heading()              the current heading in degrees (0 = east, counter-clockwise, not wrapped)
+teleport(x, y, theta)  jump to (x, y) with heading theta in RADIANS, without drawing
+heading()              the current heading in RADIANS (0 = east, counter-clockwise, not wrapped)
 position()             the current (x, y)
 isdown()               True if the pen is down
 embed(f)               run f (a zero-argument function), then restore position, heading, pen
 with saved_state():    run the indented block, then restore position, heading and pen
-embed("code", names)   ReGAL's form: run code text with the DSL and the names of the dict
-                       names (e.g. {"n": n}) visible, then restore position, heading, pen
+embed("code", locals()) ReGAL's form: run code text with the DSL and the caller's names
+                       (or a dict such as {"n": n}) visible, then restore position, heading, pen
 HALF_INF = 63, INF = 126, EPS_DIST = 1/20, EPS_ANGLE = 2.86
     a semicircle: for i in range(HALF_INF): forward(EPS_DIST * size); left(EPS_ANGLE)
     a circle: the same loop over range(INF)
@@ -78,7 +89,7 @@ State = tuple[float, float, float, bool]
 
 
 class Turtle:
-    """Position, heading (degrees) and pen, and the line segments drawn so far."""
+    """Position, heading (radians, as ReGAL keeps it) and pen, and the segments drawn so far."""
 
     def __init__(self, max_commands: int = MAX_COMMANDS) -> None:
         self.x = 0.0
@@ -103,19 +114,18 @@ class Turtle:
     def forward(self, dist: float) -> None:
         self._count()
         dist = _number(dist, "forward")
-        radians = math.radians(self.theta)
-        x, y = self.x + dist * math.cos(radians), self.y + dist * math.sin(radians)
+        x, y = self.x + dist * math.cos(self.theta), self.y + dist * math.sin(self.theta)
         if self.pen_down and dist != 0.0:
             self.segments.append((self.x, self.y, x, y))
         self.x, self.y = x, y
 
     def left(self, angle: float) -> None:
         self._count()
-        self.theta += _number(angle, "left")
+        self.theta += _number(angle, "left") * math.pi / 180  # ReGAL's conversion, bit for bit
 
     def right(self, angle: float) -> None:
         self._count()
-        self.theta -= _number(angle, "right")
+        self.theta -= _number(angle, "right") * math.pi / 180
 
     def penup(self) -> None:
         self._count()
