@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import date
+from pathlib import Path
 
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -11,7 +12,7 @@ from program_support import needs_sandbox
 
 from societygym.envs.programs.date import questions as q
 from societygym.envs.programs.date.env import ReGALDateEnv
-from societygym.envs.programs.date.tasks import FAMILIES, load_tasks, make_task
+from societygym.envs.programs.date.tasks import FAMILIES, load_regal_jsonl, load_tasks, make_task
 
 CHRISTMAS = make_task("holiday", q.holiday("Christmas Eve", 1937), q.days(-10))  # 12/14/1937
 HELPER = '''
@@ -112,7 +113,8 @@ def test_errors_are_reported_clearly() -> None:
         "import socket": "not allowed",
         "().__class__.__base__.__subclasses__()": "forbidden names",
         "while True:\n    pass": "timeout: ",
-        "today = 1": "does not define 'answer'",
+        "today = 1\ntoday += 1": "does not define 'answer'",
+        "today = 1": "must be a str in MM/DD/YYYY, got int",  # ReGAL's rule: the last assignment
         "answer = None": "did not set `answer`",
         "answer = 20": "must be a str in MM/DD/YYYY, got int",
         f"from datetime import date\nanswer = {q.date_code(date(1937, 12, 14))}": "must be a str",
@@ -136,3 +138,55 @@ def test_date_env_passes_check_env() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check_env(ReGALDateEnv(), skip_render_check=True)
+
+
+REGAL_FIXTURE = Path(__file__).parent / "fixtures" / "regal_date_sample.jsonl"
+# ReGAL's programs (Faithful-CoT completions) compute, assign and print; they never name the
+# result ``answer`` on purpose, so these judge by the last statement
+REGAL_STYLE = {
+    "print of a name": (
+        "from datetime import date\nd = date(2021, 3, 10)\nprint(d.strftime('%m/%d/%Y'))"
+    ),
+    "print of an expression": "print('03/' + '10/2021')",
+    "last assignment": "from datetime import date\nresult = date(2021, 3, 10).strftime('%m/%d/%Y')",
+}
+
+
+def test_load_regal_jsonl() -> None:
+    tasks = load_regal_jsonl(REGAL_FIXTURE)
+    assert [t.id for t in tasks] == ["regal-7", "regal-8", "regal-9"]  # the repeated row once
+    assert [t.answer for t in tasks] == ["03/10/2021", "03/01/1999", "03/01/2001"]
+    assert tasks[0].program is None and "relativedelta" in (tasks[2].program or "")
+    assert load_tasks(REGAL_FIXTURE, split="train") == tasks  # a file is one split
+
+
+def test_load_regal_jsonl_rejects_rows_without_question_or_date(tmp_path: Path) -> None:
+    path = tmp_path / "outputs.jsonl"
+    path.write_text('{"id": 1, "answer": "01/02/2003", "completion": "print(1)"}\n')
+    with pytest.raises(ValueError, match="no question"):
+        load_regal_jsonl(path)
+    path.write_text('{"id": 1, "question": "q?", "answer": "#### soon"}\n')
+    with pytest.raises(ValueError, match="not MM/DD/YYYY"):
+        load_regal_jsonl(path)
+
+
+@needs_sandbox
+@pytest.mark.parametrize("style", REGAL_STYLE)
+def test_regal_convention_is_judged_as_regal_judged_it(style: str) -> None:
+    env = ReGALDateEnv(source=REGAL_FIXTURE)
+    env.reset(options={"index": 0})
+    _, reward, _, _, info = env.step(REGAL_STYLE[style])
+    assert reward == 1.0 and info["answer"] == "03/10/2021", info
+    env.reset(options={"index": 0})
+    a_day_off = REGAL_STYLE[style].replace("10", "11")
+    assert env.step(a_day_off)[1] == 0.0
+
+
+@needs_sandbox
+def test_answer_wins_over_the_last_statement() -> None:
+    env = ReGALDateEnv(tasks=load_regal_jsonl(REGAL_FIXTURE))
+    env.reset(options={"index": 2})
+    assert env.step(load_regal_jsonl(REGAL_FIXTURE)[2].program or "")[1] == 1.0
+    env.reset(options={"index": 2})
+    _, reward, _, _, info = env.step("answer = '03/01/2001'\nprint('02/28/2001')")
+    assert reward == 1.0 and info["answer"] == "03/01/2001"

@@ -9,6 +9,12 @@ from typing import Any, ClassVar
 import gymnasium as gym
 
 from societygym.envs.instances import pick_index
+from societygym.envs.programs.date.regal_result import (
+    OWN_NAME,
+    RESULT_NAME,
+    regal_result_expression,
+    with_epilogue,
+)
 from societygym.envs.programs.date.tasks import DEFAULT_PER_FAMILY, DateTask, load_tasks
 from societygym.envs.programs.helpers import (
     BASE_OBSERVATION_LENGTH,
@@ -45,7 +51,9 @@ class ReGALDateEnv(gym.Env[str, str]):
     ## Reward
     1 if ``answer`` is a str equal to the gold MM/DD/YYYY date (surrounding whitespace
     ignored), else 0 — including syntax errors, exceptions, timeouts, forbidden operations
-    and a missing ``answer``.
+    and a missing ``answer``. A program that leaves ``answer`` unset is judged as ReGAL's
+    executor judged it: by the value of its last top-level statement's ``print`` argument or
+    assignment target (``societygym.envs.programs.date.regal_result``).
 
     ## Info
     ``task_id``, ``family``, ``question``, ``correct``, ``answer`` (the program's value, or
@@ -53,11 +61,12 @@ class ReGALDateEnv(gym.Env[str, str]):
     the program printed.
 
     ## Arguments
-    ``source``: ``"generated"`` (default; exact generated questions) or a BIG-Bench
-    ``date_understanding`` task.json; ``split``: train / dev / test / all; ``tasks``: explicit
-    ``DateTask`` items. ``helpers``: source snippets of helper functions (a code bank) shown in
-    the observation and defined before the program runs. ``reset(options={"index": i})``
-    addresses one task.
+    ``source``: ``"generated"`` (default; exact generated questions), a BIG-Bench
+    ``date_understanding`` task.json or a ReGAL Date ``.jsonl`` (all its rows: a file is a
+    split); ``split``: train / dev / test / all; ``tasks``: explicit ``DateTask`` items (e.g.
+    ``tasks.load_regal_jsonl(path)``). ``helpers``: source snippets of helper functions (a
+    code bank) shown in the observation and defined before the program runs.
+    ``reset(options={"index": i})`` addresses one task.
 
     ## Version history
     v0: first release.
@@ -122,13 +131,21 @@ class ReGALDateEnv(gym.Env[str, str]):
         policy = Policy.stdlib(
             extra_imports=("dateutil",), cpu_seconds=self.timeout_s, wall_seconds=2 * self.timeout_s
         )
-        source = with_helpers(program, self.helpers)
-        result = get_sandbox().run(source, result_name="answer", policy=policy)
+        source = with_helpers(with_epilogue(program), self.helpers)
+        result = get_sandbox().run(source, result_name=RESULT_NAME, policy=policy)
         outcome: dict[str, Any] = {"stdout": result.stdout} if result.stdout else {}
         if result.error_type == "bad_value":
             why = f"`answer` must be a str in MM/DD/YYYY ({result.error})"
             return {**outcome, **_failure(why)}
         if not result.ok:
+            if f"name '{OWN_NAME}' is not defined" in result.error and (
+                regal_result_expression(program) is None
+            ):
+                why = (
+                    f"the program does not define '{OWN_NAME}' (nor end with print(x) or "
+                    "x = ..., as ReGAL's programs do)"
+                )
+                return {**outcome, **_failure(why)}
             return {**outcome, **_failure(f"{result.error_type}: {result.error.strip()}")}
         answer = result.value
         if not isinstance(answer, str):

@@ -1,4 +1,4 @@
-"""Date-reasoning tasks: generated families with exact answers, splits, and a BIG-Bench loader.
+"""Date-reasoning tasks: generated families with exact answers, splits, BIG-Bench/ReGAL loaders.
 
 Generated tasks follow the question families of BIG-Bench ``date_understanding`` (as used by
 Faithful-CoT and ReGAL) and add the edge cases those questions rarely probe: date formats,
@@ -255,19 +255,69 @@ def load_bigbench(path: str | Path) -> list[DateTask]:
     return dedupe(tasks)
 
 
+# --- ReGAL's Date files ------------------------------------------------------------------------
+
+GOLD_PREFIX = "#### "  # Faithful-CoT's answer format, kept in ReGAL's files
+
+
+def load_regal_jsonl(path: str | Path) -> list[DateTask]:
+    """Tasks from ReGAL's Date files (``python_data/date/*/{train_data,dev,test}.jsonl``):
+    ``{"id", "question", "answer": "#### MM/DD/YYYY"}`` per line; a ``program`` or
+    ``completion`` field, where present, becomes the task's reference program.
+
+    ReGAL's files repeat questions (dev: 113 rows, 103 questions); the first row of each is
+    kept, and the task id ``regal-<id>`` keeps ReGAL's. A file is one split: the tasks keep
+    their hash-based ``split`` for reference, but ``load_tasks`` returns them all.
+    """
+    path = Path(path)
+    tasks = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            question, answer = row.get("question"), row.get("answer")
+            if not isinstance(question, str) or not isinstance(answer, str):
+                raise ValueError(
+                    f"{path}:{number}: expected 'question' and 'answer' (ReGAL's train_outputs "
+                    "rows carry no question: load train_data.jsonl, dev.jsonl or test.jsonl)"
+                )
+            try:
+                gold = normalize_date(answer.strip().removeprefix(GOLD_PREFIX.strip()))
+            except ValueError:
+                raise ValueError(f"{path}:{number}: answer {answer!r} is not MM/DD/YYYY") from None
+            program = row.get("program", row.get("completion"))
+            tasks.append(
+                DateTask(
+                    id=f"regal-{row.get('id', number)}",
+                    family="regal",
+                    question=question.strip(),
+                    answer=gold,
+                    program=program if isinstance(program, str) else None,
+                    source=f"regal:{path.name}",
+                )
+            )
+    return dedupe(tasks)
+
+
 def load_tasks(
     source: str | Path = "generated", split: str = "test", per_family: int = DEFAULT_PER_FAMILY
 ) -> list[DateTask]:
-    """``source``: ``"generated"`` or the path of a BIG-Bench ``task.json``; ``split``: one of
+    """``source``: ``"generated"``, the path of a BIG-Bench ``task.json`` or of a ReGAL Date
+    ``.jsonl`` (one split already: all its tasks, whatever ``split``); ``split``: one of
     ``SPLITS`` or ``"all"``."""
     if split not in (*SPLITS, "all"):
         raise ValueError(f"unknown split {split!r}; choose one of {(*SPLITS, 'all')}")
+    if str(source).endswith(".jsonl"):
+        return load_regal_jsonl(source)
     if str(source) == "generated":
         tasks: Iterable[DateTask] = generate_tasks(per_family)
     elif str(source).endswith(".json"):
         tasks = load_bigbench(source)
     else:
-        raise ValueError(f"unknown source {source!r}: use 'generated' or a BIG-Bench task.json")
+        raise ValueError(
+            f"unknown source {source!r}: use 'generated', a BIG-Bench task.json or a ReGAL .jsonl"
+        )
     return [t for t in tasks if split == "all" or t.split == split]
 
 
