@@ -37,7 +37,7 @@ def test_generated_splits_are_pinned_disjoint_and_balanced(code) -> None:
     assert code.skills == problems.SKILLS
     tasks = {}
     for split in ("validation", "test"):
-        items = code.split(split)
+        items = code.load_split(split)
         assert fingerprint(items) == FINGERPRINTS["generated"][split]
         for skill in code.skills:
             assert sum(i.skill == skill for i in items) == generated.PER_SKILL
@@ -60,7 +60,7 @@ def test_shipped_generated_splits_regenerate_from_the_templates() -> None:
 
 def test_reference_solutions_pass_their_tests_and_wrong_code_fails(code) -> None:
     for split in ("validation", "test"):
-        items = code.split(split)
+        items = code.load_split(split)
         assert all(code.grade([i.answer for i in items], items))
         entries = [code.problem(i).entry_point for i in items]
         assert not any(code.grade([WRONG.format(name=e) for e in entries], items))
@@ -190,7 +190,7 @@ def test_domain_kwargs_build_the_named_domain(code) -> None:
 
 
 def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(humaneval) -> None:
-    items = humaneval.split("validation") + humaneval.split("test")
+    items = humaneval.load_split("validation") + humaneval.load_split("test")
     assert len(items) == 164 and len({i.id for i in items}) == 164
     assert all(humaneval.grade([i.answer for i in items], items))
     # completion style (the body only, as HumanEval's samples are) passes too
@@ -205,7 +205,7 @@ def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(humaneval) -> No
 
 
 def test_humaneval_splits_are_pinned_and_disjoint(humaneval) -> None:
-    val, test = humaneval.split("validation"), humaneval.split("test")
+    val, test = humaneval.load_split("validation"), humaneval.load_split("test")
     assert fingerprint(val) == FINGERPRINTS["humaneval"]["validation"]
     assert fingerprint(test) == FINGERPRINTS["humaneval"]["test"]
     assert not {i.id for i in val} & {i.id for i in test}
@@ -231,7 +231,7 @@ def test_livecodebench_fixture_loads_and_judges_stdin_and_functional() -> None:
     ]
     assert domain.grade(good, test) == [True, True]
     assert domain.grade(wrong, test) == [False, False]
-    val = domain.split("validation")
+    val = domain.load_split("validation")
     typed = (
         "class Solution:\n    def maximumDifference(self, nums: List[int]) -> int:\n"
         "        best, low = 0, nums[0]\n        for x in nums:\n"

@@ -74,7 +74,7 @@ def domain():
 
 
 def learner(domain) -> SkillLearner:
-    items = domain.split("validation") + domain.split("test")
+    items = domain.load_split("validation") + domain.load_split("test")
     return SkillLearner({i.question: i.answer for i in items})
 
 

@@ -35,7 +35,7 @@ def test_at_least_ten_tools_and_splits_are_pinned_disjoint_balanced(domain) -> N
     assert len(tools.TOOLS) >= 10
     keys = {}
     for split in ("validation", "test"):
-        items = domain.split(split)
+        items = domain.load_split(split)
         assert fingerprint(items) == FINGERPRINTS[split]
         assert all(sum(i.skill == s for i in items) == PER_SKILL for s in domain.skills)
         keys[split] = {question_key(i.question) for i in items}
@@ -46,14 +46,14 @@ def test_at_least_ten_tools_and_splits_are_pinned_disjoint_balanced(domain) -> N
 def test_shipped_splits_regenerate(domain) -> None:
     rebuilt = build_splits()
     for split in ("validation", "test"):
-        assert [i for i, _ in rebuilt[split]] == domain.split(split)
+        assert [i for i, _ in rebuilt[split]] == domain.load_split(split)
         assert [r for _, r in rebuilt[split]] == [
-            domain.gold_result(i) for i in domain.split(split)
+            domain.gold_result(i) for i in domain.load_split(split)
         ]
 
 
 def test_gold_plans_execute_to_the_gold_results(domain) -> None:
-    items = domain.split("validation") + domain.split("test")
+    items = domain.load_split("validation") + domain.load_split("test")
     assert all(domain.grade([i.answer for i in items], items))
     rng = random.Random(0)
     for skill in tasks.SKILLS:  # fresh tasks too: results were computed without the tools
@@ -233,7 +233,7 @@ def test_generated_examples_avoid_held_out_and_run(domain) -> None:
 
 def test_mnms_fixture_splits_scoring_and_alternatives() -> None:
     mnms = make_domain("mnms", source=MNMS_FIXTURE)
-    val, test = mnms.split("validation"), mnms.split("test")
+    val, test = mnms.load_split("validation"), mnms.load_split("test")
     assert [i.id for i in test] == ["mnms/11", "mnms/37", "mnms/58"]  # the filtered set
     assert [i.id for i in val] == ["mnms/23", "mnms/42"]  # verified minus filtered
     assert test[0].skill == "image_captioning+text_summarization"

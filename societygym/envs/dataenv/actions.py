@@ -89,7 +89,8 @@ def to_example(item: Any) -> Example | str:
 def parse_examples(
     items: Sequence[Any], domain: Domain, budget: int, allow_skill: bool = True
 ) -> Parsed:
-    """Validate items against the domain's rules, the held-out splits and the example budget."""
+    """Validate items against the domain's rules, the held-out splits (exact copies and
+    near-duplicates) and the example budget."""
     parsed = Parsed()
     held_out = domain.held_out_keys
     for index, item in enumerate(items):
@@ -102,6 +103,8 @@ def parse_examples(
         reason = domain.check_example(example)
         if reason is None and domain.example_key(example) in held_out:
             reason = "the question is in a held-out evaluation split"
+        if reason is None and (match := domain.near_duplicate(example)) is not None:
+            reason = match.reason()
         if reason is None and len(parsed.accepted) >= budget:
             reason = "over the example budget"
         if reason:

@@ -15,9 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from societygym.envs.dataenv.near_duplicates import Match, NearDuplicateIndex
 from societygym.envs.dataenv.records import Example, Graded, TaskItem, question_key
 
-SPLITS = ("validation", "test")
+SPLITS = ("validation", "test")  # what a domain stores
+# The stored validation split serves twice, halved per skill (even positions / odd ones):
+# "validation" is what the reward is measured on and is never shown; "feedback" is what the
+# teacher is shown (errors with gold answers, per-skill accuracy). Neither is trainable.
+FEEDBACK = "feedback"
+VIEWS = (*SPLITS, FEEDBACK)
 MAX_FIELD_LENGTH = 4000  # characters in one instruction or response
 
 
@@ -82,6 +88,11 @@ class Domain(ABC):
         """``item_key`` of a training example, comparable with the held-out items' keys."""
         return question_key(example.instruction)
 
+    def near_duplicate_scope(self, image: str | None) -> str:
+        """What two questions must share to be compared as near-duplicates: nothing in a
+        text domain; an image domain returns the image's identity."""
+        return ""
+
     def make_student(self, spec: str, finetune: str, train_config: Any, seed: int) -> Any:
         """The student a spec string names, or None to use the env's default (HF causal
         LMs); a domain whose student reads more than text builds its own."""
@@ -136,17 +147,37 @@ class Domain(ABC):
         """Question hashes of both evaluation splits, which training data must avoid."""
         return frozenset(self.item_key(i) for s in SPLITS for i in self.load_split(s))
 
+    @cached_property
+    def held_out_index(self) -> NearDuplicateIndex:
+        """Both evaluation splits, indexed for ``near_duplicate``."""
+        return NearDuplicateIndex(
+            (i.id, i.question, self.near_duplicate_scope(i.image))
+            for s in SPLITS
+            for i in self.load_split(s)
+        )
+
+    def near_duplicate(self, example: Example) -> Match | None:
+        """The held-out item ``example`` trivially rewrites, if any (``near_duplicates``)."""
+        return self.held_out_index.match(
+            example.instruction, self.near_duplicate_scope(example.image)
+        )
+
     def split(self, split: str, per_skill: int | None = None) -> list[TaskItem]:
-        """``split``, optionally only its first ``per_skill`` items of each skill."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-        items = self.load_split(split)
-        if per_skill is None:
-            return items
+        """A view of the stored splits (``VIEWS``: the reward's "validation" half, the
+        shown "feedback" half, or "test"), optionally its first ``per_skill`` items of each
+        skill."""
+        if split not in VIEWS:
+            raise ValueError(f"unknown split {split!r}; expected one of {VIEWS}")
+        items = self.load_split("validation" if split == FEEDBACK else split)
+        seen: dict[str, int] = {}
         taken: dict[str, int] = {}
         kept = []
         for item in items:
-            if taken.get(item.skill, 0) < per_skill:
+            position = seen.get(item.skill, 0)
+            seen[item.skill] = position + 1
+            if split != "test" and position % 2 != (split == FEEDBACK):
+                continue
+            if per_skill is None or taken.get(item.skill, 0) < per_skill:
                 taken[item.skill] = taken.get(item.skill, 0) + 1
                 kept.append(item)
         return kept

@@ -1,11 +1,13 @@
 """The machinery shared by the three teaching env kinds (open-ended, skill-list, skill-tree).
 
 One episode: ``reset`` restores the student to its base weights and evaluates it on the
-frozen validation split; every ``step`` turns the action into training examples (rejecting
-malformed ones with reasons), trains the student on them, re-evaluates, and pays the change
-in validation accuracy. The held-out test split is evaluated once, when the budget runs out,
-and only reported in ``info``. Subclasses decide what the observation shows and how an action
-becomes examples.
+two halves of the frozen validation split; every ``step`` turns the action into training
+examples (rejecting malformed ones, copies and near-copies of held-out items, with reasons),
+trains the student on them, re-evaluates, and pays the change in accuracy on the *reward*
+half ("validation"). The observation is built from the other half ("feedback") only, so a
+teacher never sees an item the reward is measured on (``domain.VIEWS``). The held-out test
+split is evaluated once, when the budget runs out, and only reported in ``info``. Subclasses
+decide what the observation shows and how an action becomes examples.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gymnasium import spaces
 
 from societygym.envs.dataenv import checkpoint
 from societygym.envs.dataenv.actions import Parsed, as_items, parse_examples
-from societygym.envs.dataenv.domain import Domain
+from societygym.envs.dataenv.domain import FEEDBACK, Domain
 from societygym.envs.dataenv.domains import make_domain
 from societygym.envs.dataenv.records import (
     Example,
@@ -37,6 +39,9 @@ from societygym.spaces import UnicodeText
 logger = logging.getLogger(__name__)
 
 TRAINING_MODES = ("continue", "retrain")
+# feedback_per_skill default: as many shown items as reward items per skill (the default
+# 10 + 10 evaluates the 20 per skill a step evaluated before the halves existed)
+AS_VALIDATION = -1
 MAX_ANSWER_SHOWN = 200
 
 
@@ -116,7 +121,8 @@ class TeachingEnv(gym.Env):
         max_iterations: int = 3,
         max_examples: int = 300,
         max_examples_per_step: int | None = None,
-        val_per_skill: int | None = 20,
+        val_per_skill: int | None = 10,
+        feedback_per_skill: int | None = AS_VALIDATION,
         test_per_skill: int | None = 20,
         data_cost: float = 0.0,
         max_errors_shown: int = 20,
@@ -141,7 +147,10 @@ class TeachingEnv(gym.Env):
         self.max_iterations = int(max_iterations)
         self.max_examples = int(max_examples)
         self.max_examples_per_step = int(max_examples_per_step or max_examples)
+        if feedback_per_skill == AS_VALIDATION:
+            feedback_per_skill = val_per_skill
         self.validation = self.domain.split("validation", val_per_skill)
+        self.feedback = self.domain.split(FEEDBACK, feedback_per_skill)
         self.test_items = self.domain.split("test", test_per_skill)
         if skill_discovery is not None:  # the same items, labeled by an LLM
             from societygym.envs.dataenv.skills import discover_skills
@@ -150,10 +159,11 @@ class TeachingEnv(gym.Env):
             self.domain = discover_skills(
                 self.domain,
                 skill_discovery,
-                self.validation + self.test_items,
+                self.validation + self.feedback + self.test_items,
                 cache_dir=cache_dir() / "skill-discovery",
             )
             self.validation = self.domain.relabel(self.validation)
+            self.feedback = self.domain.relabel(self.feedback)
             self.test_items = self.domain.relabel(self.test_items)
         self.data_cost = float(data_cost)
         self.max_errors_shown = int(max_errors_shown)
@@ -187,7 +197,7 @@ class TeachingEnv(gym.Env):
         raise NotImplementedError
 
     def _shown_errors(self) -> list[Graded]:
-        wrong = [g for g in self._graded if not g.correct]
+        wrong = [g for g in self._feedback if not g.correct]
         shown = min(len(wrong), self.max_errors_shown)
         picked = self.np_random.choice(len(wrong), size=shown, replace=False) if shown else []
         return [wrong[i] for i in picked]
@@ -196,7 +206,7 @@ class TeachingEnv(gym.Env):
         shown = self._shown_errors()
         errors = [error_record(g, self.show_skills) for g in shown]
         obs = {
-            "accuracy": [accuracy(self._graded)],
+            "accuracy": [accuracy(self._feedback)],
             "budget": [self._iteration, self.max_iterations - self._iteration, self._examples_left],
             "errors": json.dumps(errors, ensure_ascii=False),
             **self.domain.observation_fields(shown, self.max_errors_shown),
@@ -235,7 +245,7 @@ class TeachingEnv(gym.Env):
         self._data: list[list[Example]] = []
         self._history: list[dict[str, Any]] = []
         self._extra_reset()
-        self._graded = self._evaluate(self.validation)
+        self._graded, self._feedback = self._evaluate_validation()
         self._test_report: dict[str, Any] | None = None
         self._running = True
         self._history.append(self._summary(reward=0.0, train=None))
@@ -256,7 +266,7 @@ class TeachingEnv(gym.Env):
         train_stats = None
         if parsed.accepted:
             train_stats = self._train(parsed.accepted)
-            self._graded = self._evaluate(self.validation)
+            self._graded, self._feedback = self._evaluate_validation()
         self._data.append(parsed.accepted)
         self._iteration += 1
         self._used += len(parsed.accepted)
@@ -268,6 +278,7 @@ class TeachingEnv(gym.Env):
             accepted=len(parsed.accepted),
             rejected=parsed.rejected,
             validation=self._history[-1]["validation"],
+            feedback=self._history[-1]["feedback"],
             train=train_stats.to_dict() if train_stats else None,
         )
         if parsed.error:
@@ -300,6 +311,11 @@ class TeachingEnv(gym.Env):
             examples = [e for step in self._data for e in step] + list(examples)
         return self.student.train([self.domain.training_pair(e) for e in examples], seed=seed)
 
+    def _evaluate_validation(self) -> tuple[list[Graded], list[Graded]]:
+        """The reward half and the feedback half graded, in one batch."""
+        graded = self._evaluate(self.validation + self.feedback)
+        return graded[: len(self.validation)], graded[len(self.validation) :]
+
     def _evaluate(self, items: Sequence[TaskItem]) -> list[Graded]:
         """The student's greedy replies to ``items``, graded by the domain."""
         inputs = [self.domain.student_input(i) for i in items]
@@ -321,6 +337,7 @@ class TeachingEnv(gym.Env):
             "examples_used": self._used,
             "reward": reward,
             "validation": self._score(self._graded),
+            "feedback": self._score(self._feedback),
             "train": train.to_dict() if train is not None else None,
         }
 
@@ -384,6 +401,7 @@ class TeachingEnv(gym.Env):
             "data": [[e.to_dict() for e in step] for step in self._data],
             "history": self._history,
             "graded": [[g.item.id, g.prediction, g.correct] for g in self._graded],
+            "feedback": [[g.item.id, g.prediction, g.correct] for g in self._feedback],
             "test": self._test_report,
             "rng": self.np_random.bit_generator.state,
             "observation": self._observation,
@@ -395,8 +413,9 @@ class TeachingEnv(gym.Env):
         state = checkpoint.load_state(folder)
         if state["kind"] != self.kind:
             raise ValueError(f"{folder} holds a {state['kind']} episode, not {self.kind}")
-        by_id = {item.id: item for item in self.validation}
+        by_id = {item.id: item for item in self.validation + self.feedback}
         self._graded = [Graded(by_id[i], p, c) for i, p, c in state["graded"]]
+        self._feedback = [Graded(by_id[i], p, c) for i, p, c in state["feedback"]]
         self.student.load(folder)
         self._iteration, self._used = state["iteration"], state["used"]
         self._running = state["running"]

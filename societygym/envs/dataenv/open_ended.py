@@ -37,28 +37,32 @@ class OpenEndedEnv(TeachingEnv):
 
     Each step trains a real student (a Hugging Face causal LM, LoRA or full fine-tune) on the
     accepted examples, then re-evaluates it on a frozen validation split (DataEnvGym's
-    open-ended environment, as a Gymnasium env).
+    open-ended environment, as a Gymnasium env). The validation split is halved: the
+    observation comes from the *feedback* half, the reward from the *reward* half, which the
+    teacher never sees (so copying shown errors cannot buy reward; README "Teaching").
 
     ## Observation (``Dict``)
     ``text``: everything below rendered for an LLM teacher. ``errors``: JSON list of up to
-    ``max_errors_shown`` validation errors ``{question, student_answer, gold_answer}``, a
-    random (seeded) sample when there are more. ``accuracy``: validation accuracy (``Box``
-    shape (1,)). ``budget``: ``[iterations done, iterations left, examples left]``. A domain
-    may add fields: VQA adds ``error_images`` (``Box`` uint8 ``(min(max_errors_shown, 8), 64,
-    64, 3)``, the images of the first errors in ``errors`` order, zero-padded), and its
-    errors and examples carry an ``image``.
+    ``max_errors_shown`` errors on the feedback half ``{question, student_answer,
+    gold_answer}``, a random (seeded) sample when there are more. ``accuracy``: accuracy on
+    the feedback half (``Box`` shape (1,)). ``budget``: ``[iterations done, iterations
+    left, examples left]``. A domain may add fields: VQA adds ``error_images`` (``Box``
+    uint8 ``(min(max_errors_shown, 8), 64, 64, 3)``, the images of the first errors in
+    ``errors`` order, zero-padded), and its errors and examples carry an ``image``.
 
     ## Action
     A list of ``{"instruction", "response"}`` mappings, or the same as JSON text (also inside
     other text, or as ``{"examples": [...]}``). A ``skill`` key is allowed and ignored.
     Non-text, non-list actions raise ``TypeError``. Examples are rejected, each with its
     reason in ``info["rejected"]``, when malformed, empty, over-long, failing the domain's
-    rules, copying a validation or test question, or beyond the example budget. Unreadable
+    rules, copying a held-out (feedback, reward or test) question exactly or nearly (a
+    trivial rewrite, see ``near_duplicates``; the reason names the item), or beyond the
+    example budget. Unreadable
     text rejects the whole action (``info["error"]``): the iteration is spent, nothing trained.
 
     ## Reward
-    Validation accuracy after the step minus before it, minus ``data_cost`` per accepted
-    example. Rewards over an episode sum to the total gain (less data costs).
+    Accuracy on the reward half after the step minus before it, minus ``data_cost`` per
+    accepted example. Rewards over an episode sum to the total gain (less data costs).
 
     ## Episode end
     Never terminates; truncates after ``max_iterations`` steps or when ``max_examples``
@@ -67,8 +71,9 @@ class OpenEndedEnv(TeachingEnv):
 
     ## Info
     ``iteration``, ``accepted``, ``rejected`` (``[{index, reason, example}]``),
-    ``validation`` (accuracy, per_skill, count, and ``metrics``: the domain's own, e.g. plan
-    F1 for tool use, see ``Domain.report``), ``train`` (examples, optimizer steps, tokens,
+    ``validation`` (the reward half: accuracy, per_skill, count, and ``metrics``: the
+    domain's own, e.g. plan F1 for tool use, see ``Domain.report``), ``feedback`` (the same
+    for the shown half), ``train`` (examples, optimizer steps, tokens,
     seconds, tokens/s, first/last loss; None when nothing was trained), ``error``, and at the
     end ``test`` (as ``validation``) and ``history`` (validation accuracy per iteration).
 
@@ -80,14 +85,17 @@ class OpenEndedEnv(TeachingEnv):
     current student on the new data; ``"retrain"``: start from the base model and train on
     all data so far, as the original did), ``train_config`` (``TrainConfig`` fields),
     ``student_kwargs`` (to ``HFStudent``, e.g. ``{"eval_backend": "vllm"}`` on a GPU), budgets,
-    ``val_per_skill``/``test_per_skill`` (prefix of the frozen splits), ``run_dir``
+    ``val_per_skill``/``feedback_per_skill``/``test_per_skill`` (items per skill of the
+    reward half, the feedback half (default: as many as ``val_per_skill``) and the test
+    split), ``run_dir``
     (checkpoint every iteration; ``reset(options={"resume": True})`` continues a killed
     episode from its last completed iteration), ``skill_discovery`` (an LLM spec: relabel the
     evaluation items with LLM-discovered skills instead of the gold ones; see
     ``societygym.envs.dataenv.skills``).
 
     ## Version history
-    v0: first release.
+    v0: first release; the reward half and the near-duplicate check came later in v0
+    (leaderboard bundles scored before then are stale).
     """
 
     kind = "open-ended"

@@ -58,7 +58,7 @@ class SkillListEnv(TeachingEnv):
     def _skill_errors(self) -> dict[str, list[dict[str, str]]]:
         grouped: dict[str, list[dict[str, str]]] = {}
         for skill in self.skills:
-            wrong = [g for g in self._graded if g.item.skill == skill and not g.correct]
+            wrong = [g for g in self._feedback if g.item.skill == skill and not g.correct]
             shown = min(len(wrong), self.max_errors_per_skill)
             picked = self.np_random.choice(len(wrong), size=shown, replace=False) if shown else []
             if shown:
@@ -66,7 +66,7 @@ class SkillListEnv(TeachingEnv):
         return grouped
 
     def _extra_observation(self) -> dict[str, Any]:
-        per_skill = accuracy_by_skill(self._graded, self.skills)
+        per_skill = accuracy_by_skill(self._feedback, self.skills)
         return {
             "skill_accuracy": [per_skill[s] for s in self.skills],
             "skill_errors": json.dumps(self._skill_errors(), ensure_ascii=False),

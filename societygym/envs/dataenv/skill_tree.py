@@ -97,7 +97,7 @@ class SkillTreeEnv(TeachingEnv):
         self._tree = state["tree"]
 
     def _extra_observation(self) -> dict[str, Any]:
-        per_skill = accuracy_by_skill(self._graded, self.skills)
+        per_skill = accuracy_by_skill(self._feedback, self.skills)
         tree = {s: {"accuracy": per_skill[s], "subskills": self._tree[s]} for s in self.skills}
         return {
             "skill_accuracy": [per_skill[s] for s in self.skills],

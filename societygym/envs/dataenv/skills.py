@@ -30,6 +30,7 @@ import numpy as np
 
 from societygym.envs.dataenv.actions import decode_json_action
 from societygym.envs.dataenv.domain import Domain
+from societygym.envs.dataenv.near_duplicates import NearDuplicateIndex
 from societygym.envs.dataenv.records import Example, Graded, TaskItem
 
 OTHER = "other"
@@ -224,6 +225,13 @@ class DiscoveredSkills(Domain):
     @cached_property
     def held_out_keys(self) -> frozenset[str]:
         return self.base.held_out_keys
+
+    @cached_property
+    def held_out_index(self) -> NearDuplicateIndex:
+        return self.base.held_out_index
+
+    def near_duplicate_scope(self, image: str | None) -> str:
+        return self.base.near_duplicate_scope(image)
 
     @property
     def skills(self) -> tuple[str, ...]:

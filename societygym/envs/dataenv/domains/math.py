@@ -17,7 +17,11 @@ import numpy as np
 
 from societygym.envs.dataenv.domain import SPLITS, Domain
 from societygym.envs.dataenv.domains import math_skills
-from societygym.envs.dataenv.domains.math_answers import answers_match, extract_final_answer
+from societygym.envs.dataenv.domains.math_answers import (
+    answers_match,
+    extract_final_answer,
+    infer_form,
+)
 from societygym.envs.dataenv.domains.math_check import verify_math
 from societygym.envs.dataenv.records import Example, TaskItem, fingerprint, question_key
 
@@ -91,8 +95,13 @@ class MathDomain(Domain):
     def load_split(self, split: str) -> list[TaskItem]:
         return list(frozen_splits()[split])
 
+    def answer_form(self, item: TaskItem) -> str:
+        """The skill's declared answer form; items of other labels (teacher examples,
+        discovered skills) take the form their gold answer is written in."""
+        return math_skills.ANSWER_FORMS.get(item.skill) or infer_form(item.answer)
+
     def is_correct(self, prediction: str, item: TaskItem) -> bool:
-        return answers_match(prediction, item.answer)
+        return answers_match(prediction, item.answer, self.answer_form(item))
 
     def describe_skill(self, skill: str) -> str:
         return math_skills.DESCRIPTIONS.get(skill, super().describe_skill(skill))

@@ -1,19 +1,38 @@
 """Final-answer extraction and equivalence for math answers.
 
-A student's reply counts when its final answer equals the gold answer up to formatting:
-case, spaces, ``$``/``\\boxed{}`` wrappers, thousands separators, trailing periods, and
-numeric value (``0.5`` = ``1/2`` = ``\\frac{1}{2}``). Expressions that are not plain numbers
-are compared with sympy when both sides parse (``2x+1`` = ``1+2*x``).
+Two separate questions decide whether a reply is right:
+
+1. **Formatting leniency** (the same for every skill, and the only place it is defined):
+   the final answer is the last ``\\boxed{}``, else what follows "answer is"/"answer:",
+   else the first line; then case, spaces, ``$``/quote/``*`` wrappers, ``\\text{}``,
+   thousands separators (``1,000``) and a trailing period are ignored. A source scorer
+   that is stricter about these (reasoning-gym's exact string match) disagrees with us
+   only here, and ``tests/test_dataenv_grader_agreement.py`` checks that nothing else differs.
+2. **Answer form** (declared per skill, ``ANSWER_FORMS``), what the skill asks for:
+
+   - ``value``: any equal number or expression (``0.5`` = ``1/2`` = ``\\frac{1}{2}``,
+     ``2x+1`` = ``1+2*x`` via sympy); for tasks whose answer is just a quantity;
+   - ``integer``: a whole number written as one (``5``, not ``5.0`` or ``10/2``);
+   - ``fraction``: a fraction in lowest terms written ``a/b`` (``5/11``, not ``10/22``
+     or ``0.4545``): when reducing is the skill, an unreduced answer is wrong;
+   - ``weekday``: the full weekday name (``Sunday``, not ``Sun`` or another day);
+   - ``word``: the same word or phrase (``odd``).
 """
 
 from __future__ import annotations
 
 import re
 from fractions import Fraction
+from math import gcd
+
+FORMS = ("value", "integer", "fraction", "weekday", "word")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _ANSWER_IS = re.compile(r"answer(?: is)?\s*[:=]?\s*(.+)", re.IGNORECASE)
 _FRAC = re.compile(r"\\d?frac\{([^{}]+)\}\{([^{}]+)\}")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(/\d+)?$")
 # Text sympy may read: short, only identifiers, digits, operators and brackets.
 _EXPRESSION = re.compile(r"^[\w+\-*/^().]{1,60}$")
@@ -82,14 +101,50 @@ def _sympy_equal(a: str, b: str) -> bool:
         return False
 
 
-def answers_match(prediction: str, gold: str) -> bool:
-    """Whether a reply's final answer equals ``gold`` up to formatting and value."""
-    got, want = normalize(extract_final_answer(prediction)), normalize(gold)
-    if not got:
-        return False
-    if got == want:
-        return True
+def _value_equal(got: str, want: str) -> bool:
     got_num, want_num = _as_number(got), _as_number(want)
     if got_num is not None and want_num is not None:
         return got_num == want_num
     return _sympy_equal(got, want)
+
+
+def _reduced_fraction(text: str) -> Fraction | None:
+    """The value of ``a/b`` written in lowest terms (b > 0), else None."""
+    match = _FRACTION.match(text)
+    if match is None:
+        return None
+    numerator, denominator = int(match.group(1)), int(match.group(2))
+    if denominator == 0 or gcd(numerator, denominator) != 1:
+        return None
+    return Fraction(numerator, denominator)
+
+
+def infer_form(gold: str) -> str:
+    """The form a gold answer is written in, for items of no declared skill (teacher
+    examples, LLM-discovered skill labels)."""
+    text = normalize(gold)
+    if _INTEGER.match(text):
+        return "integer"
+    if _reduced_fraction(text) is not None:
+        return "fraction"
+    if text in WEEKDAYS:
+        return "weekday"
+    return "value"
+
+
+def answers_match(prediction: str, gold: str, form: str = "value") -> bool:
+    """Whether a reply's final answer is ``gold`` in answer form ``form`` (``ANSWER_FORMS``),
+    up to the formatting leniency of ``extract_final_answer`` and ``normalize``."""
+    if form not in FORMS:
+        raise ValueError(f"unknown answer form {form!r}; expected one of {FORMS}")
+    got, want = normalize(extract_final_answer(prediction)), normalize(gold)
+    if not got:
+        return False
+    if form == "integer":
+        return bool(_INTEGER.match(got)) and _as_number(got) == _as_number(want)
+    if form == "fraction":
+        value = _reduced_fraction(got)
+        return value is not None and value == _as_number(want)
+    if form in ("weekday", "word"):
+        return got == want
+    return got == want or _value_equal(got, want)

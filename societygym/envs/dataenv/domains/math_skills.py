@@ -87,6 +87,23 @@ REASONING_GYM: dict[str, tuple[str, dict[str, Any]]] = {
 
 SKILLS: tuple[str, ...] = (*OWN, *REASONING_GYM)
 
+# What counts as each skill's answer (``math_answers.FORMS``). Where producing the form is
+# the skill (reducing a fraction, naming a weekday), an equal value in another form is wrong;
+# every other skill asks for a whole number, so "10/2" or "5.0" is not an answer either.
+ANSWER_FORMS: dict[str, str] = {
+    "parity": "word",
+    "comparison": "integer",
+    "addition": "integer",
+    "multiplication": "integer",
+    "unit_conversion": "integer",
+    "rounding": "integer",
+    "digit_sum": "integer",
+    "weekday": "weekday",
+    "chain_sum": "integer",
+    "gcd": "integer",
+    "fraction_simplification": "fraction",
+}
+
 DESCRIPTIONS = {
     "parity": "say whether a whole number is even or odd",
     "comparison": "pick the larger of two whole numbers",

@@ -37,6 +37,7 @@ from societygym.envs.dataenv.domains.vqa.images import (
     to_array,
 )
 from societygym.envs.dataenv.domains.vqa.text_to_image import ProceduralBackend, make_backend
+from societygym.envs.dataenv.near_duplicates import NearDuplicateIndex
 from societygym.envs.dataenv.records import Example, Graded, TaskItem, fingerprint, question_key
 
 SOURCES = ("mixed", "easy_vqa", "procedural")
@@ -134,6 +135,11 @@ def _held_out_keys(source: str, image_size: int) -> frozenset[str]:
     return Domain.held_out_keys.func(VQADomain(source, image_size))
 
 
+@cache
+def _held_out_index(source: str, image_size: int) -> NearDuplicateIndex:
+    return Domain.held_out_index.func(VQADomain(source, image_size))
+
+
 class VQADomain(Domain):
     """Visual question answering over shapes, colours, counts and positions.
 
@@ -214,6 +220,20 @@ class VQADomain(Domain):
         if isinstance(self.backend, ProceduralBackend) and type(self) is VQADomain:
             return _held_out_keys(self.source, self.image_size)
         return super().held_out_keys
+
+    @cached_property
+    def held_out_index(self) -> NearDuplicateIndex:
+        if isinstance(self.backend, ProceduralBackend) and type(self) is VQADomain:
+            return _held_out_index(self.source, self.image_size)
+        return super().held_out_index
+
+    def near_duplicate_scope(self, image: str | None) -> str:
+        # easy-VQA asks the same few question templates of every image: only a question
+        # about the same pixels can be a copy
+        try:
+            return pixel_digest(self.load_image(image)) if image else ""
+        except ValueError:  # an unusable image; check_example gives the reason
+            return ""
 
     def _key(self, image: str | None, question: str) -> str:
         digest = pixel_digest(self.load_image(image)) if image else ""
