@@ -262,3 +262,67 @@ def test_cli_help(command, capsys):
         lacie.main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage" in capsys.readouterr().out
+
+
+def _load_effect_lacie():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "effect_lacie.py"
+    spec = importlib.util.spec_from_file_location("effect_lacie", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_effect_lacie_quick_run_and_resume(tmp_path, capsys):
+    """The whole benchmark at a tiny size (tiny model), then a resumed re-run that redoes
+    nothing. The records stage is seeded with judged scripted utterances: the tiny model's
+    random text would give no pairs to train on."""
+    effect = _load_effect_lacie()
+    work, results = tmp_path / "work", tmp_path / "results"
+    work.mkdir()
+    styles = (
+        "I'm absolutely certain it is {a}.",
+        "I have no idea, maybe {a}?",
+        "It's {a}.",
+    )
+    records = [
+        {
+            "question_id": f"q{k}",
+            "question": f"What is thing {k}?",
+            "answers": [f"Right{k}"],
+            "utterance": style.format(a=answer),
+            "sample": s,
+        }
+        for k in range(4)
+        for s, (style, answer) in enumerate(
+            (style, answer) for style in styles for answer in (f"Right{k}", f"Wrong{k}")
+        )
+    ]
+    lacie.write_jsonl(lacie.judge(records, LexicalListener()), work / "records.jsonl")
+    (work / "records.done").touch()
+
+    argv = ["--quick", "--workdir", str(work), "--results", str(results)]
+    first = effect.main(argv)
+    out = capsys.readouterr().out
+    assert first["n_pairs"] > 0 and "train seed 2" in out
+    rows = {row["metric"]: row for row in first["rows"]}
+    for metric in ("lexical/false_accept_rate", "llm/precision", "llm/auroc", "hedge_rate"):
+        assert metric in rows
+    keys = {"metric", "base", "trained", "diff", "diff_lo", "diff_hi", "seeds", "better", "paper"}
+    for row in first["rows"]:
+        assert set(row) == keys and row["seeds"] == 3 and row["better"] in ("higher", "lower")
+    assert json.loads((results / "effect_lacie.json").read_text())["rows"] == first["rows"]
+    assert (results / "effect_lacie.png").stat().st_size > 0
+    evaluated = lacie.read_jsonl(work / "eval" / "trained-seed1.jsonl")
+    assert len(evaluated) == 6
+    assert all(0.0 <= r["p_llm"] <= 1.0 and 0.0 <= r["p_lexical"] <= 1.0 for r in evaluated)
+
+    again = effect.main(argv)
+    out = capsys.readouterr().out
+    assert "train seed" not in out and "chunk" not in out  # every stage was checkpointed
+    assert again["rows"] == first["rows"]

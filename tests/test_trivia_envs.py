@@ -52,16 +52,62 @@ def play(utterance: str, p: float, **kwargs) -> tuple[float, dict]:
 def test_lacie_reward_table(
     utterance: str, p: float, outcome: str, reward: float, net: float
 ) -> None:
-    got, info = play(utterance, p)
+    got, info = play(utterance, p, reward="lacie")
     assert (info["outcome"], got, info["net_accept"]) == (outcome, reward, net)
+    assert play(utterance, p, reward="net")[0] == net
     assert info["accepted"] == (p > 0.66)
 
 
 def test_rewards_and_threshold_are_configurable() -> None:
-    reward, info = play("It is Lima.", 0.5, threshold=0.4, rewards={"TA": 2.0})
+    reward, info = play("It is Lima.", 0.5, threshold=0.4, reward="lacie", rewards={"TA": 2.0})
     assert info["outcome"] == "TA" and reward == 2.0
     with pytest.raises(ValueError, match="unknown outcome"):
-        TriviaCalibrationEnv(questions=[PERU], rewards={"XX": 1})
+        TriviaCalibrationEnv(questions=[PERU], reward="lacie", rewards={"XX": 1})
+    with pytest.raises(ValueError, match="reward='lacie'"):
+        TriviaCalibrationEnv(questions=[PERU], rewards={"TA": 2.0})
+    with pytest.raises(ValueError, match="unknown reward"):
+        TriviaCalibrationEnv(questions=[PERU], reward="brier")
+
+
+@pytest.mark.parametrize(
+    ("utterance", "p", "expected"),
+    [
+        ("I'm sure it is Lima.", 0.9, 1 - 0.1**2),  # right and believed
+        ("Maybe Lima?", 0.2, 1 - 0.8**2),  # right but hedged: less
+        ("I'm sure it is Quito.", 0.9, -(0.9**2)),  # wrong and believed
+        ("Maybe Quito?", 0.1, -(0.1**2)),  # wrong and hedged: never above 0
+    ],
+)
+def test_default_reward_is_accuracy_plus_brier(utterance: str, p: float, expected: float) -> None:
+    reward, _ = play(utterance, p)
+    assert reward == pytest.approx(expected)
+
+
+def test_default_reward_peaks_at_the_speakers_true_confidence() -> None:
+    """A proper scoring rule: for a speaker right with probability q, the expected reward of
+    conveying p is highest at p = q, and a right answer always beats a wrong one."""
+    grid = np.linspace(0.0, 1.0, 101)
+    for q in (0.1, 0.5, 0.8):
+        expected = [q * play("Lima", p)[0] + (1 - q) * play("Quito", p)[0] for p in grid]
+        assert grid[int(np.argmax(expected))] == pytest.approx(q)
+    assert min(play("Lima", p)[0] for p in grid) >= max(play("Quito", p)[0] for p in grid)
+
+
+def test_hedging_wrong_answers_is_the_lacie_optimum_but_not_the_defaults() -> None:
+    """The README's GRPO run pushed reward to 1.0 with nothing correct: LACIE's table pays a
+    rejected wrong answer +1. Under the default it earns at most 0."""
+    hedged_wrong = "I have no idea, but I'll randomly guess Quito."
+    confident_right = "I'm absolutely certain the answer is Lima."
+    lexical = {"listener": LexicalListener()}
+    lacie = TriviaCalibrationEnv(questions=[PERU], reward="lacie", **lexical)
+    default = TriviaCalibrationEnv(questions=[PERU], **lexical)
+    scores = {}
+    for name, env in (("lacie", lacie), ("default", default)):
+        for utterance in (hedged_wrong, confident_right):
+            env.reset(seed=0)
+            scores[name, utterance] = env.step(utterance)[1]
+    assert scores["lacie", hedged_wrong] == scores["lacie", confident_right] == 1.0
+    assert scores["default", hedged_wrong] <= 0.0 < 0.9 < scores["default", confident_right]
 
 
 def test_abstention_has_its_own_reward() -> None:

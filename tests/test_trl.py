@@ -43,9 +43,11 @@ def test_env_reward_is_the_envs_reward_and_logs_info_metrics():
         dataset["prompt"], [SAY] * 4, dataset["seed"], dataset["observation"],
         log_metric=logged.__setitem__,
     )  # fmt: skip
-    # Wyoming (seed 0) is WY: a confident right answer is accepted (+1); the other three are
-    # confident wrong answers, accepted too (-1).
-    assert rewards == [1.0, -1.0, -1.0, -1.0]
+    # Wyoming (seed 0) is WY: a confident right answer is accepted; the other three are
+    # confident wrong answers, accepted too. The default reward is c - (p_accept - c)**2.
+    p = reward.history[0]["infos"][0]["p_accept"]
+    assert p > 0.66
+    assert rewards == pytest.approx([1 - (1 - p) ** 2, -(p**2), -(p**2), -(p**2)])
     assert logged == {"env/correct": 0.25, "env/accepted": 1.0}
     assert reward.history[0]["completions"] == [SAY[0]["content"]] * 4
     assert [info["outcome"] for info in reward.history[0]["infos"]] == ["TA", "FA", "FA", "FA"]

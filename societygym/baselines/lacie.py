@@ -37,6 +37,7 @@ __all__ = [
     "export_dpo_jsonl",
     "judge",
     "load_dpo_jsonl",
+    "load_speaker",
     "sample_utterances",
     "train_dpo",
 ]
@@ -309,6 +310,32 @@ def train_dpo(
     log = [entry for entry in trainer.state.log_history if "loss" in entry]
     Path(output_dir, "train_log.json").write_text(json.dumps(log, indent=1))
     return log
+
+
+def load_speaker(adapter_dir: str | Path | None = None, model_dir: str | Path | None = None) -> LLM:
+    """The speaker as an LLM backend: the base model, or with a trained LoRA adapter merged in.
+
+    Merging makes the trained speaker as fast as the base one at generation time.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from societygym.llm.transformers_backend import TransformersLLM
+
+    if model_dir is None:
+        from societygym.llm.embedded import embedded_model_dir
+
+        model_dir = embedded_model_dir()
+    if adapter_dir is None:
+        return TransformersLLM(model_dir)
+    from peft import PeftModel
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    model.to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    return TransformersLLM(model, tokenizer, name=f"lacie:{Path(adapter_dir).name}")
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:

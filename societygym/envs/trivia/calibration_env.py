@@ -62,9 +62,16 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
     A non-``str`` action raises ``TypeError``; a longer one is invalid (``invalid_reward``,
     ``info["error"]``); one with no extractable answer is an abstention.
 
-    ## Reward (LACIE's table, configurable through ``rewards``)
-    true accept +1, true reject +1, false reject -0.5, false accept -1; abstention
-    ``abstain_reward`` (default 0 — under the plain table always abstaining would earn +1).
+    ## Reward (``reward=``, presets in ``outcomes.py``)
+    ``"calibrated"`` (default, for RL): ``c - (p_accept - c)**2`` with c = 1 if correct else 0,
+    accuracy plus the Brier score of the listener's p(accept). Proper, so its optimum is a
+    correct speaker whose conveyed confidence matches its chance of being right: 1 for a
+    believed right answer, at most 0 for any wrong one (hedged: near 0; believed: near -1).
+    ``"net"``: the listener's net gain, +1 true accept, -1 false accept, else 0.
+    ``"lacie"``: LACIE's table, true accept +1, true reject +1, false reject -0.5, false
+    accept -1 (``rewards`` overrides entries). Built for ranking samples into DPO pairs;
+    under RL "be wrong and hedge" earns +1, so it is not the default.
+    Every preset: abstention ``abstain_reward`` (default 0), over-long ``invalid_reward``.
 
     ## Info
     ``question``, ``utterance``, ``answer`` (extracted, or None), ``correct``, ``abstained``,
@@ -80,7 +87,8 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
     (default) or ``"llm"``.
 
     ## Version history
-    v0: first release.
+    v0: first release; the ``reward`` presets, with ``"calibrated"`` as the default (it was
+    LACIE's table, under which always hedging scored about 1).
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -94,6 +102,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
         listener: Listener | str = "lexical",
         extractor: Any = "rule",
         threshold: float = 0.66,
+        reward: str = outcomes.CALIBRATED,
         rewards: Mapping[str, float] | None = None,
         abstain_reward: float = 0.0,
         invalid_reward: float = -1.0,
@@ -106,7 +115,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
         self.listener = make_listener(listener)
         self.extractor = make_extractor(extractor)
         self.threshold = float(threshold)
-        self.rewards = outcomes.reward_table(rewards)
+        self.reward = outcomes.SpeakerReward(reward, rewards)
         self.abstain_reward = float(abstain_reward)
         self.invalid_reward = float(invalid_reward)
         self.render_mode = render_mode
@@ -174,7 +183,9 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
         )
         if usages:
             info["llm_usage"] = merge_usage(u.since(b) for u, b in zip(usages, before, strict=True))
-        return self.abstain_reward if abstained else self.rewards[outcome]
+        if abstained:
+            return self.abstain_reward
+        return self.reward(outcome, correct, p_accept)
 
     @staticmethod
     def _verdict_text(info: dict[str, Any]) -> str:

@@ -35,6 +35,9 @@ class TriviaListenerEnv(gym.Env):
     ## Reward
     LACIE's table from the listener's side: accepting a correct answer +1, rejecting a wrong
     one +1, rejecting a correct one -0.5, accepting a wrong one -1 (``rewards`` overrides).
+    From the listener's side the table is not gameable: accepting pays 2q - 1 and rejecting
+    1 - 1.5q for an answer right with probability q, so the optimum accepts exactly when
+    q > 4/7 and a listener that reads the phrasing beats always-accept and always-reject.
 
     ## Info
     ``question``, ``utterance``, ``anonymized``, ``answer`` (extracted), ``correct``,
