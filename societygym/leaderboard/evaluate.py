@@ -145,10 +145,25 @@ def _ray(
 
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS"), log_to_driver=False)
-    remote_worker = ray.remote(EpisodeWorker)
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    # A teaching episode trains its student: where the cluster has GPUs, each worker holds
+    # one, and there are at most as many workers as GPUs (a worker still waiting for a GPU
+    # would hold its queued chunk until another worker's run ends).
+    per_worker = 1 if gpus and _trains_students(suite) else 0
+    if per_worker:
+        workers = min(workers, gpus)
+    remote_worker = ray.remote(num_gpus=per_worker)(EpisodeWorker)
     args = (suite.to_dict(), {"spec": agent.spec, "args": dict(agent.args)}, str(traces))
     pool = ActorPool([remote_worker.remote(*args) for _ in range(workers)])
     yield from pool.map_unordered(lambda actor, chunk: actor.run_group.remote(chunk), chunks)
+
+
+def _trains_students(suite: Suite) -> bool:
+    from societygym.registry import entry
+
+    return any(
+        entry(t.env_id).entry_point.startswith("societygym.envs.dataenv.") for t in suite.tasks
+    )
 
 
 _BACKEND_FUNCTIONS: dict[str, Callable[..., Iterator[list[dict[str, Any]]]]] = {
