@@ -10,6 +10,7 @@ PNG. One JSON line.
 
     python benchmarks/bench_dataenv_teachers.py --seeds 0 1 2 --iterations 3 --examples 100
     python benchmarks/bench_dataenv_teachers.py --domain code --out runs/dataenv_teachers_code
+    RAY_ADDRESS=auto python benchmarks/bench_dataenv_teachers.py --backend ray --seeds 0 1 2 3
 """
 
 from __future__ import annotations
@@ -58,12 +59,57 @@ def plot(results: dict, path: Path) -> None:
     save_learning_curves({name: [e["curve"] for e in eps] for name, eps in results.items()}, path)
 
 
-def main() -> None:
+TEACHERS = ("no-state", "skill-list (weakest)")
+
+
+def play(args: argparse.Namespace, seed: int, teacher_name: str) -> dict:
+    """One episode: a fresh student (same initialisation per seed) taught by one teacher."""
     from societygym.baselines.dataenv_teachers import NoStateTeacher, SkillListTeacher
     from societygym.envs.dataenv.domains import make_domain
     from societygym.envs.dataenv.env import make_student
     from societygym.envs.dataenv.skill_list import SkillListEnv
 
+    # the domain's own students first (VQA: "cnn"), else an HF causal LM
+    train_config = {"epochs": args.epochs} if args.epochs else None
+    student = make_student(args.student, "lora", train_config, seed, make_domain(args.domain))
+    env = SkillListEnv(
+        domain=args.domain,
+        student=student,
+        max_iterations=args.iterations,
+        max_examples=args.iterations * args.examples,
+        val_per_skill=args.val_per_skill,
+        training=args.training,
+        test_per_skill=args.val_per_skill,
+    )
+    kind = NoStateTeacher if teacher_name == TEACHERS[0] else SkillListTeacher
+    teacher = kind(env.domain, examples_per_step=args.examples, seed=seed)
+    return {**run_episode(env, teacher, seed), "validation_items": len(env.validation)}
+
+
+def play_all(args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Every (seed, teacher) episode: in turn, or one Ray task each (``--backend ray``: on the
+    cluster at ``$RAY_ADDRESS``, else a local one), with a GPU per student where the cluster
+    has GPUs. Episodes are independent, so the results do not depend on the backend."""
+    jobs = [(seed, name) for seed in args.seeds for name in TEACHERS]
+    if args.backend == "serial":
+        episodes = [play(args, seed, name) for seed, name in jobs]
+    else:
+        import os
+
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=os.environ.get("RAY_ADDRESS"), log_to_driver=False)
+        gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
+        remote = ray.remote(num_gpus=gpus)(play)
+        episodes = ray.get([remote.remote(args, seed, name) for seed, name in jobs])
+    results: dict[str, list[dict]] = {name: [] for name in TEACHERS}
+    for (_, name), episode in zip(jobs, episodes, strict=True):
+        results[name].append(episode)
+    return results
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--student", default="embedded")
     parser.add_argument("--domain", default="math", help="a teaching domain name (DOMAINS)")
@@ -76,6 +122,7 @@ def main() -> None:
     parser.add_argument(
         "--training", default="continue", choices=["continue", "retrain"], help="env training="
     )
+    parser.add_argument("--backend", default="serial", choices=["serial", "ray"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     logging.getLogger("societygym").setLevel(logging.INFO)  # per-iteration progress on stderr
@@ -83,28 +130,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
-    results: dict[str, list[dict]] = {"no-state": [], "skill-list (weakest)": []}
-    for seed in args.seeds:
-        # the domain's own students first (VQA: "cnn"), else an HF causal LM
-        train_config = {"epochs": args.epochs} if args.epochs else None
-        student = make_student(args.student, "lora", train_config, seed, make_domain(args.domain))
-        env = SkillListEnv(
-            domain=args.domain,
-            student=student,
-            max_iterations=args.iterations,
-            max_examples=args.iterations * args.examples,
-            val_per_skill=args.val_per_skill,
-            training=args.training,
-            test_per_skill=args.val_per_skill,
-        )
-        teachers = {
-            "no-state": NoStateTeacher(env.domain, examples_per_step=args.examples, seed=seed),
-            "skill-list (weakest)": SkillListTeacher(
-                env.domain, examples_per_step=args.examples, seed=seed
-            ),
-        }
-        for name, teacher in teachers.items():
-            results[name].append(run_episode(env, teacher, seed))
+    results = play_all(args)
     plot(results, out / "learning_curve.png")
     gains = {n: [e["curve"][-1] - e["curve"][0] for e in eps] for n, eps in results.items()}
     names = list(results)
@@ -118,7 +144,8 @@ def main() -> None:
         "training": args.training,
         "epochs": args.epochs or 3,
         "examples_per_iteration": args.examples,
-        "validation_items": len(env.validation),
+        "backend": args.backend,
+        "validation_items": results[TEACHERS[0]][0]["validation_items"],
         "val_gain": {n: mean_ci(g) for n, g in gains.items()},
         "test_accuracy": {n: mean_ci([e["test"] for e in eps]) for n, eps in results.items()},
         "paired_gain_difference": mean_ci(paired),
