@@ -2,20 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 
 from societygym.envs.instances import pick_index
-from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION, RecipeBook, load_book
+from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION, RecipeBook
 from societygym.envs.programs.textcraft.tasks import NUM_DISTRACTORS, TextCraftTask, make_task
-from societygym.envs.programs.textcraft.world import MAX_COMMAND_LENGTH, World
+from societygym.envs.programs.textcraft.world import MAX_COMMAND_LENGTH
+from societygym.envs.programs.textcraft.worlds import load_rules, new_world
 from societygym.spaces import UnicodeText
+
+if TYPE_CHECKING:
+    from societygym.envs.programs.textcraft.adapt import AdaptBook
 
 MAX_OBSERVATION_LENGTH = 8192
 
 
-def pick_goal(env: gym.Env, book: RecipeBook, options: dict | None) -> tuple[int, str]:
+class TaskSource:
+    """Where an env's episodes come from: a world's goals (laid out per seed) or given tasks.
+
+    ``world``: ``"minecraft"``, ``"adapt"``, or None for ``"adapt"`` when the tasks were
+    loaded from ReGAL's files and ``"minecraft"`` otherwise. Every given task's goal must be
+    craftable in the world, so that a bad task fails here rather than at its reset.
+    """
+
+    def __init__(
+        self,
+        version: str,
+        world: str | None,
+        tasks: Sequence[TextCraftTask] | None,
+        num_distractors: int,
+    ) -> None:
+        self.tasks = tuple(tasks) if tasks is not None else None
+        if self.tasks is not None and not self.tasks:
+            raise ValueError("no TextCraft tasks: the task list is empty")
+        if world is None:
+            adapt = self.tasks is not None and any(t.world == "adapt" for t in self.tasks)
+            world = "adapt" if adapt else "minecraft"
+        self.world = world
+        self.book = load_rules(version, world)
+        self.num_distractors = int(num_distractors)
+        bad = sorted({t.goal for t in self.tasks or () if not self.book.is_craftable(t.goal)})
+        if bad:
+            raise ValueError(f"goals no recipe makes in the {world!r} world: {bad[:10]}")
+
+    def draw(
+        self, env: gym.Env, options: dict | None, seed: int | None
+    ) -> tuple[str, TextCraftTask]:
+        """The episode's (task id, task)."""
+        if self.tasks is None:
+            index, task = draw_task(env, self.book, options, seed, self.num_distractors)
+            return f"textcraft-{index}", task
+        options = options or {}
+        if "goal" in options:
+            goals = [t.goal for t in self.tasks]
+            if options["goal"] not in goals:
+                raise ValueError(f"no task has the goal {options['goal']!r}")
+            index = goals.index(options["goal"])
+        else:
+            index = pick_index(env.np_random, len(self.tasks), options)
+        task = self.tasks[index]
+        return task.task_id or f"textcraft-task-{index}", task
+
+
+def pick_goal(env: gym.Env, book: RecipeBook | AdaptBook, options: dict | None) -> tuple[int, str]:
     """``options={"index": i}`` (into ``book.goals``) or ``{"goal": name}``; else the RNG picks."""
     options = options or {}
     if "goal" in options:
@@ -28,7 +80,11 @@ def pick_goal(env: gym.Env, book: RecipeBook, options: dict | None) -> tuple[int
 
 
 def draw_task(
-    env: gym.Env, book: RecipeBook, options: dict | None, seed: int | None, num_distractors: int
+    env: gym.Env,
+    book: RecipeBook | AdaptBook,
+    options: dict | None,
+    seed: int | None,
+    num_distractors: int,
 ) -> tuple[int, TextCraftTask]:
     """The episode's (index, task); the layout seed is the reset seed, else drawn from the RNG."""
     index, goal = pick_goal(env, book, options)
@@ -56,14 +112,19 @@ class TextCraftEnv(gym.Env[str, str]):
     ``max_steps`` steps (ADaPT's 40).
 
     ## Info
-    ``goal``, ``task_id`` (``textcraft-<index>``, the goal's index in ``book.goals``),
+    ``goal``, ``task_id`` (``textcraft-<index>``, the goal's index in ``book.goals``, or a
+    given task's id),
     ``inventory`` (item → count), ``success``, ``invalid``, ``error`` (why a command failed),
     ``steps``.
 
     ## Arguments
     ``version``: the minecraft-data version of the recipes; ``max_steps``; ``num_distractors``.
-    ``reset(options={"index": i})`` or ``{"goal": "lectern"}`` picks the goal; the layout of
-    the commands depends on the reset seed.
+    ``world``: ``"minecraft"`` (this suite's rules above) or ``"adapt"`` (ADaPT's game, which
+    ReGAL's data use: tag items such as ``oak logs`` and ``planks``, one batch per craft; see
+    ``textcraft.adapt``); ``tasks``: explicit ``TextCraftTask`` s, e.g.
+    ``tasks.load_regal_jsonl(path)`` (then ``world`` defaults to ``"adapt"``).
+    ``reset(options={"index": i})`` or ``{"goal": "lectern"}`` picks the goal (or task); the
+    layout of a world goal's commands depends on the reset seed.
 
     ## Version history
     v0: first release.
@@ -77,26 +138,30 @@ class TextCraftEnv(gym.Env[str, str]):
         max_steps: int = 40,
         num_distractors: int = NUM_DISTRACTORS,
         render_mode: str | None = None,
+        world: str | None = None,
+        tasks: Sequence[TextCraftTask] | None = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
-        self.book = load_book(version)
+        self.source = TaskSource(version, world, tasks, num_distractors)
+        self.book = self.source.book
+        self.world = self.source.world
         self.max_steps = int(max_steps)
         self.num_distractors = int(num_distractors)
         self.render_mode = render_mode
         self.observation_space = UnicodeText(MAX_OBSERVATION_LENGTH)
         self.action_space = UnicodeText(MAX_COMMAND_LENGTH)
         self.task: TextCraftTask | None = None
-        self._world = World(self.book)
-        self._index = 0
+        self._world = new_world(self.book)
+        self._task_id = ""
         self._steps = 0
         self._done = True
         self._last = ""
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._index, self.task = draw_task(self, self.book, options, seed, self.num_distractors)
-        self._world = World(self.book)
+        self._task_id, self.task = self.source.draw(self, options, seed)
+        self._world = new_world(self.book)
         self._steps = 0
         self._done = False
         self._last = self.task.text
@@ -124,7 +189,7 @@ class TextCraftEnv(gym.Env[str, str]):
         assert self.task is not None
         return {
             "goal": self.task.goal,
-            "task_id": f"textcraft-{self._index}",
+            "task_id": self._task_id,
             "inventory": dict(self._world.inventory),
             "success": success,
             "invalid": invalid,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION, load_book
-from societygym.envs.programs.textcraft.world import World
+from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION
+from societygym.envs.programs.textcraft.worlds import load_rules, new_world
 
 MAX_COMMANDS = 1000
 TRACE_NAME = "command_trace"
@@ -18,20 +18,27 @@ TRACE_NAME = "command_trace"
 class ProgramWorld:
     """ReGAL's program API over a fresh ``World``, recording every command it runs.
 
-    It pickles as its recipe version and trace list alone: the sandbox worker rebuilds the
-    world (with its own cached recipe book) for every run, and the list it fills is the one
-    the namespace exposes as ``command_trace`` (pickle keeps the two references one object).
+    It pickles as its recipe version, world name and trace list alone: the sandbox worker
+    rebuilds the world (with its own cached recipe book) for every run, and the list it fills
+    is the one the namespace exposes as ``command_trace`` (pickle keeps the two references one
+    object).
     """
 
-    def __init__(self, version: str = DEFAULT_VERSION, trace: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        version: str = DEFAULT_VERSION,
+        trace: list[str] | None = None,
+        world: str = "minecraft",
+    ) -> None:
         self.version = version
-        self.world = World(load_book(version))
+        self.world_name = world
+        self.world = new_world(load_rules(version, world))
         self.trace: list[str] = [] if trace is None else trace
 
     def __reduce__(self) -> tuple:
         if self.trace:
             raise TypeError("only a fresh ProgramWorld (no commands run yet) can be pickled")
-        return (ProgramWorld, (self.version, self.trace))
+        return (ProgramWorld, (self.version, self.trace, self.world_name))
 
     def namespace(self) -> dict[str, Any]:
         return {
@@ -68,10 +75,12 @@ def _require_str(value: Any, what: str) -> None:
         raise TypeError(f'{what} is a str such as "1 oak log", got {type(value).__name__}')
 
 
-def replay(book_version: str, trace: Sequence[str], goal: str) -> dict[str, Any]:
+def replay(
+    book_version: str, trace: Sequence[str], goal: str, world_name: str = "minecraft"
+) -> dict[str, Any]:
     """Re-run a program's commands in a trusted world: the verdict cannot be forged inside
     the sandbox, since a made-up trace is judged by what its commands really do."""
-    world = World(load_book(book_version))
+    world = new_world(load_rules(book_version, world_name))
     steps = [{"command": c, "message": world.execute(c).message} for c in trace[:MAX_COMMANDS]]
     return {
         "trace": steps,

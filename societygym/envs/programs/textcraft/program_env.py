@@ -14,9 +14,9 @@ from societygym.envs.programs.helpers import (
     observation_length,
     with_helpers,
 )
-from societygym.envs.programs.textcraft.env import draw_task
+from societygym.envs.programs.textcraft.env import TaskSource
 from societygym.envs.programs.textcraft.program_api import TRACE_NAME, ProgramWorld, replay
-from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION, load_book
+from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION
 from societygym.envs.programs.textcraft.tasks import NUM_DISTRACTORS, TextCraftTask
 from societygym.spaces import UnicodeText
 
@@ -26,6 +26,15 @@ Write a Python program that crafts the goal with these functions:
 - craft_object("4 oak planks", ["1 oak log"]) crafts with exactly the ingredients of a recipe \
 (or k times them, making k times the output);
 - check_inventory() returns the inventory, e.g. "Inventory: [oak planks] (4)".
+Each returns the game's message as a str. You succeed if the goal is in the inventory when \
+the program ends."""
+ADAPT_INSTRUCTIONS = """\
+Write a Python program that crafts the goal with these functions:
+- get_object("1 oak logs") gathers a raw item (one that no recipe makes);
+- craft_object("4 oak planks", ["1 oak logs"]) crafts one batch with exactly the ingredients \
+of a recipe (an ingredient such as "planks" is filled by any kind: "2 oak planks"); the output \
+is the recipe's, whatever count you ask for;
+- check_inventory() returns the inventory, e.g. "Inventory: [oak planks] (4) ".
 Each returns the game's message as a str. You succeed if the goal is in the inventory when \
 the program ends."""
 
@@ -53,9 +62,10 @@ class TextCraftProgramEnv(gym.Env[str, str]):
     the program's commands outside the sandbox.
 
     ## Arguments
-    ``version``, ``num_distractors`` as in ``TextCraft-v0``; ``helpers``: helper source
-    snippets (a code bank) shown in the observation and defined before the program.
-    ``reset(options={"index": i})`` or ``{"goal": name}`` picks the goal.
+    ``version``, ``num_distractors``, ``world`` and ``tasks`` as in ``TextCraft-v0`` (ReGAL's
+    files: ``tasks=tasks.load_regal_jsonl(path)``, run in ADaPT's world); ``helpers``: helper
+    source snippets (a code bank) shown in the observation and defined before the program.
+    ``reset(options={"index": i})`` or ``{"goal": name}`` picks the goal (or task).
 
     ## Version history
     v0: first release.
@@ -71,9 +81,14 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         timeout_s: float = 5.0,
         max_program_length: int = 16384,
         render_mode: str | None = None,
+        world: str | None = None,
+        tasks: Sequence[TextCraftTask] | None = None,
     ) -> None:
         self.version = version
-        self.book = load_book(version)
+        self.source = TaskSource(version, world, tasks, num_distractors)
+        self.book = self.source.book
+        self.world = self.source.world
+        self._instructions = ADAPT_INSTRUCTIONS if self.world == "adapt" else INSTRUCTIONS
         self.num_distractors = int(num_distractors)
         self.helpers = checked_helpers(helpers)
         self.timeout_s = float(timeout_s)
@@ -81,14 +96,14 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         self.observation_space = UnicodeText(observation_length(self.helpers))
         self.action_space = UnicodeText(max_program_length)
         self.task: TextCraftTask | None = None
-        self._index = 0
+        self._task_id = ""
         self._last = ""
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._index, self.task = draw_task(self, self.book, options, seed, self.num_distractors)
-        self._last = describe(f"{self.task.text}\n\n{INSTRUCTIONS}", self.helpers)
-        return self._last, {"goal": self.task.goal, "task_id": f"textcraft-{self._index}"}
+        self._task_id, self.task = self.source.draw(self, options, seed)
+        self._last = describe(f"{self.task.text}\n\n{self._instructions}", self.helpers)
+        return self._last, {"goal": self.task.goal, "task_id": self._task_id}
 
     def step(self, action: str):
         if self.task is None:
@@ -96,7 +111,7 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise TypeError(f"the action is a program, a str; got {type(action)}")
         task, self.task = self.task, None
-        info: dict[str, Any] = {"goal": task.goal, "task_id": f"textcraft-{self._index}"}
+        info: dict[str, Any] = {"goal": task.goal, "task_id": self._task_id}
         info.update(self.evaluate(action, task.goal))
         self._last = verdict_text(info)[:BASE_OBSERVATION_LENGTH]
         return self._last, float(info["success"]), True, False, info
@@ -109,7 +124,7 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         from societygym.sandbox import Policy, get_sandbox
 
         policy = Policy.stdlib(
-            namespace=ProgramWorld(self.version).namespace(),
+            namespace=ProgramWorld(self.version, world=self.world).namespace(),
             cpu_seconds=self.timeout_s,
             wall_seconds=2 * self.timeout_s,
         )
@@ -120,10 +135,10 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         trace = result.value
         if not (isinstance(trace, list) and all(isinstance(c, str) for c in trace)):
             return self._failed(goal, f"the program replaced `{TRACE_NAME}`, its command record")
-        return replay(self.version, trace, goal)
+        return replay(self.version, trace, goal, self.world)
 
     def _failed(self, goal: str, error: str) -> dict[str, Any]:
-        return {**replay(self.version, [], goal), "error": error}
+        return {**replay(self.version, [], goal, self.world), "error": error}
 
     def render(self) -> str | None:
         return self._last if self.render_mode == "ansi" else None

@@ -8,18 +8,32 @@ hash seeds nor file order (ADaPT sampled from sets with the global ``random``).
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from societygym.envs.programs.textcraft.recipes import RecipeBook
+from societygym.envs.programs.textcraft.recipes import RecipeBook, readable
+
+if TYPE_CHECKING:
+    from societygym.envs.programs.textcraft.adapt import AdaptBook
 
 NUM_DISTRACTORS = 10
+_GOAL = re.compile(r"craft (.+?)\.?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class TextCraftTask:
+    """A goal and its crafting commands; ``task_id``, ``program`` (a reference program) and
+    ``world`` (the world whose vocabulary the commands use) when loaded from a file."""
+
     goal: str
     commands: tuple[str, ...]
+    task_id: str | None = None
+    program: str | None = None
+    world: str = "minecraft"
 
     @property
     def text(self) -> str:
@@ -27,7 +41,7 @@ class TextCraftTask:
 
 
 def make_task(
-    book: RecipeBook, goal: str, seed: int, num_distractors: int = NUM_DISTRACTORS
+    book: RecipeBook | AdaptBook, goal: str, seed: int, num_distractors: int = NUM_DISTRACTORS
 ) -> TextCraftTask:
     if not book.is_craftable(goal):
         raise ValueError(f"{goal!r} cannot be a goal: no recipe makes it")
@@ -41,3 +55,37 @@ def make_task(
     commands = [recipe.command() for recipe in (*tree, *chosen)]
     rng.shuffle(commands)
     return TextCraftTask(goal, tuple(commands))
+
+
+def load_regal_jsonl(path: str | Path) -> list[TextCraftTask]:
+    """Tasks from ReGAL's TextCraft files (``python_data/textcraft/*/{train,dev,test_d2}.jsonl``):
+    ``{"idx": "env_150", "language": ["craft brick wall."], "metadata": "Crafting commands:
+    …", "program": …}`` per line. The commands are kept as the file shows them, the ``idx``
+    is the task id, and the tasks run in ADaPT's world (``world="adapt"``)."""
+    path = Path(path)
+    tasks = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            language, metadata = row.get("language"), row.get("metadata")
+            query = language[0] if isinstance(language, list) and language else None
+            goal = _GOAL.fullmatch(query.strip()) if isinstance(query, str) else None
+            if goal is None or not isinstance(metadata, str):
+                raise ValueError(
+                    f"{path}:{number}: expected 'language' (['craft X.']) and 'metadata' "
+                    "(the crafting commands)"
+                )
+            commands = tuple(c.strip() for c in metadata.splitlines() if c.startswith("craft "))
+            program = row.get("program")
+            tasks.append(
+                TextCraftTask(
+                    goal=readable(goal.group(1)),
+                    commands=commands,
+                    task_id=str(row.get("idx", f"{path.name}:{number}")),
+                    program=program if isinstance(program, str) else None,
+                    world="adapt",
+                )
+            )
+    return tasks
