@@ -7,14 +7,38 @@ from typing import Any
 
 from societygym.leaderboard.suites import SUITES
 
-COLUMNS = ("rank", "name", "score", "95% CI", "episodes", "suite", "societygym", "git", "bundle")
+COLUMNS = (
+    "rank",
+    "name",
+    "status",
+    "score",
+    "95% CI",
+    "episodes",
+    "suite",
+    "societygym",
+    "git",
+    "bundle",
+)
+LEGEND = (
+    "verified: re-run by `leaderboard reproduce` with every episode matching; failed: a "
+    "reproduction did not match; stale: made under older env or scorer code, listed after "
+    "the current entries (`leaderboard rescore --stale` re-runs it)"
+)
+
+
+def status(row: Mapping[str, Any]) -> str:
+    """``verified``/``unverified``/``failed``, and ``stale`` when the code changed since."""
+    verification = row.get("verification", "unverified")
+    return f"{verification}, stale" if row.get("stale") else verification
 
 
 def ranked(rows: Sequence[Mapping[str, Any]], every: bool = False) -> dict[str, list[dict]]:
-    """Rows grouped by suite (and version), best first; by default only each name's best
-    bundle of a suite version (several evaluations of one agent are kept, but rank once)."""
+    """Rows grouped by suite (and version), best first, stale entries after the current
+    ones; by default only each name's best bundle of a suite version (several evaluations of
+    one agent are kept, but rank once), a current one before any stale one."""
     tables: dict[str, list[dict[str, Any]]] = {}
-    for row in sorted(rows, key=lambda r: (-r["score"], r["name"], r["hash"])):
+    order = sorted(rows, key=lambda r: (bool(r.get("stale")), -r["score"], r["name"], r["hash"]))
+    for row in order:
         label = f"{row['suite']} v{row['suite_version']}"
         table = tables.setdefault(label, [])
         if every or all(r["name"] != row["name"] for r in table):
@@ -34,6 +58,7 @@ def cells(row: Mapping[str, Any]) -> list[str]:
     return [
         str(row["rank"]),
         row["name"],
+        status(row),
         f"{row['score']:.4f}",
         f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]",
         str(row["episodes"]),
@@ -53,4 +78,4 @@ def render_text(tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     for label, rows in tables.items():
         description = SUITES[label.split()[0]].description if label.split()[0] in SUITES else ""
         parts.append(f"== {label} ==  {description}\n" + _table([cells(r) for r in rows], COLUMNS))
-    return "\n\n".join(parts)
+    return "\n\n".join([*parts, LEGEND])

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from societygym.leaderboard import versions
 from societygym.leaderboard.hashing import content_hash
 from societygym.leaderboard.suites import SUITES, Suite
 
@@ -104,6 +105,7 @@ def build(
         "suite": suite.to_dict(),
         "agent": dict(spec["agent"]),
         "evaluation": {"group_size": int(spec["group_size"])},
+        "versions": spec.get("versions") or versions.current(suite),
         "software": dict(software_info or software()),
         "episodes": [{k: v for k, v in e.items() if k != "final_info"} for e in episodes],
         "summary": summarize(suite, episodes),
@@ -156,6 +158,38 @@ def _require(data: Mapping[str, Any], fields: Mapping[str, Any], where: str) -> 
             raise MalformedBundle(f"{where}: field {key!r} has type {type(value).__name__}")
 
 
+def _non_finite(value: Any, where: str) -> str | None:
+    """Where the first NaN or infinity is (JSON has no form for them, so no hash either)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+def _check_versions(stated: Any) -> None:
+    """``versions`` is optional (bundles made before it count as version 1 of everything)."""
+    if stated is None:
+        return
+    parts = ("envs", "rewards", "scorers")
+    if not isinstance(stated, dict) or set(stated) != set(parts):
+        raise MalformedBundle(f"field 'versions' must hold exactly {', '.join(parts)}")
+    for part in parts:
+        table = stated[part]
+        if not isinstance(table, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in table.values()
+        ):
+            raise MalformedBundle(f"versions.{part}: each version is an integer >= 1")
+
+
 def _close(a: Any, b: Any) -> bool:
     """Summaries are recomputed on the reader's machine: compare floats to 1e-9."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -177,6 +211,16 @@ def validate(bundle: Any, known: Mapping[str, Suite] = SUITES) -> Suite:
     _require(bundle, _FIELDS, "bundle")
     if bundle["format_version"] != FORMAT_VERSION:
         raise MalformedBundle(f"unsupported bundle format version {bundle['format_version']}")
+    bad = _non_finite({k: v for k, v in bundle.items() if k not in UNHASHED}, "")
+    if bad:
+        part = bad.split(".")
+        if part[0] == "episodes" and isinstance(bundle["episodes"][int(part[1])], dict):
+            e = bundle["episodes"][int(part[1])]
+            bad += f" (task {e.get('task')!r}, seed {e.get('seed')}, index {e.get('index')})"
+        raise MalformedBundle(
+            f"{bad} is not a finite number (NaN or infinity); every result must be finite"
+        )
+    _check_versions(bundle.get("versions"))
     computed = bundle_hash(bundle)
     if bundle["hash"] != computed:
         raise TamperedBundle(
@@ -241,5 +285,12 @@ def read(path: str | Path) -> dict[str, Any]:
     try:
         validate(bundle)
     except BundleError as error:
-        raise type(error)(f"{path}: {error}") from error
+        raise type(error)(f"{path}: {one_line(error)}") from error
+    except (KeyError, TypeError, ValueError, IndexError) as error:  # a shape validate missed
+        raise MalformedBundle(f"{path}: {type(error).__name__}: {one_line(error)}") from error
     return bundle
+
+
+def one_line(error: BaseException) -> str:
+    """An error message fit for one line of a report."""
+    return " ".join(str(error).split()) or type(error).__name__

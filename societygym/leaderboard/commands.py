@@ -1,5 +1,5 @@
-"""``societygym leaderboard …``: suites, submit, reproduce, show, site, serve, import, export,
-verify, baselines."""
+"""``societygym leaderboard …``: suites, submit, reproduce, rescore, show, site, serve, import,
+export, verify, baselines."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from societygym.agents import parse_kv
+from societygym.leaderboard.suites import Suite
 
 DEFAULT_RUNS = "runs/leaderboard"
 
 
 def submit(
-    suite_name: str,
+    suite_name: str | Suite,
     agent: str,
     agent_args: dict[str, Any],
     name: str,
@@ -36,7 +37,7 @@ def submit(
     from societygym.leaderboard.suites import get_suite
 
     bundles.check_name(name)
-    suite = get_suite(suite_name)
+    suite = suite_name if isinstance(suite_name, Suite) else get_suite(suite_name)
     spec_agent = AgentSpec(agent, agent_args)
     spec = run_spec(suite, spec_agent, batch_size)
     folder = Path(run_dir) if run_dir else run_folder(Path(runs), name, spec)
@@ -114,38 +115,86 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Re-run a bundle's specification in a fresh folder and compare the results."""
+def _stored_or_file(store: Any, target: str) -> dict[str, Any]:
+    """A bundle file, or a stored bundle named by (a prefix of) its hash."""
     from societygym.leaderboard import bundle as bundles
-    from societygym.leaderboard.episodes import AgentSpec
-    from societygym.leaderboard.evaluate import evaluate
-    from societygym.leaderboard.suites import Suite
 
-    original = bundles.read(args.bundle)
-    suite = Suite.from_dict(original["suite"])
-    agent = AgentSpec(original["agent"]["spec"], original["agent"]["args"])
-    spec = {
-        "suite": original["suite"],
-        "agent": original["agent"],
-        "group_size": original["evaluation"]["group_size"],
-    }
-    folder = Path(args.run_dir or Path(DEFAULT_RUNS) / "reproduce" / Path(args.bundle).stem)
-    results = evaluate(
-        suite,
-        agent,
-        folder,
+    if Path(target).is_file():
+        return bundles.read(target)
+    digest = target.removeprefix("sha256:")
+    found = [
+        r["hash"] for r in store.rows() if r["hash"].removeprefix("sha256:").startswith(digest)
+    ]
+    if len(digest) < 8 or len(found) != 1:
+        raise ValueError(f"{target}: neither a bundle file nor one stored bundle's hash prefix")
+    return store.get(found[0])
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Re-run bundles' specifications, compare every episode, record the verification."""
+    from societygym.leaderboard.reproduce import reproduce
+    from societygym.leaderboard.store import file_name, open_board
+
+    store = open_board(args.db) if not args.no_record else None
+    failed = 0
+    for target in args.bundles:
+        original = _stored_or_file(store, target) if store else _read_file(target)
+        folder = Path(args.run_dir or DEFAULT_RUNS) / "reproduce" / file_name(original["hash"])[:-5]
+        outcome = reproduce(
+            original,
+            folder,
+            backend=args.backend,
+            workers=args.workers,
+            progress=not args.quiet,
+            who=args.verifier,
+        )
+        if store is not None:
+            store.add(original)
+            store.add_verification(outcome.record)
+        score = f"score {original['summary']['score']:.6f} -> {outcome.record['score']:.6f}"
+        if outcome.passed:
+            print(
+                f"{target}: verified ({outcome.rule}, "
+                f"{outcome.record['episodes']} episodes; {score})"
+            )
+        else:
+            failed += 1
+            print(
+                f"{target}: NOT reproduced ({outcome.rule}, {outcome.mismatches} of "
+                f"{outcome.record['episodes']} episodes differ; {score}): {outcome.first_mismatch}"
+            )
+    return 1 if failed else 0
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    from societygym.leaderboard.bundle import read
+
+    return read(path)
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from societygym.leaderboard.reproduce import rescore, stale_specs
+    from societygym.leaderboard.store import open_board
+
+    store = open_board(args.db, shipped=not args.no_shipped)
+    if args.dry_run:
+        for bundle in stale_specs(store, args.suite):
+            print(f"{bundle['name']:40s} {bundle['suite']['name']:28s} {bundle['hash'][:19]}")
+        return 0
+    fresh = rescore(
+        store,
+        suite=args.suite,
+        runs=args.runs,
         backend=args.backend,
         workers=args.workers,
         progress=not args.quiet,
-        spec=spec,
     )
-    again = bundles.build(original["name"], suite, spec, results)
-    same = again["episodes"] == original["episodes"]
-    print(
-        f"score {original['summary']['score']:.6f} -> {again['summary']['score']:.6f}; "
-        f"episodes {'identical' if same else 'DIFFER'}"
-    )
-    return 0 if same else 1
+    for bundle in fresh:
+        print(
+            f"{bundle['name']:40s} {bundle['suite']['name']:28s} {bundle['summary']['score']:+.4f}"
+        )
+    print(f"{len(fresh)} stale entr{'y' if len(fresh) == 1 else 'ies'} re-scored; old rows kept")
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -153,7 +202,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     from societygym.leaderboard.store import open_board
 
     store = open_board(args.db, shipped=not args.no_shipped)
-    print(render_text(ranked(store.rows(args.suite), every=args.all)))
+    rows = store.rows(args.suite)
+    if args.verified_only:
+        rows = [r for r in rows if r["verification"] == "verified"]
+    print(render_text(ranked(rows, every=args.all)))
     return 0
 
 
@@ -195,15 +247,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from societygym.leaderboard.bundle import read
+    """Check every file; one line each (a rejected file: its path and the reason)."""
+    import sys
 
+    from societygym.leaderboard.bundle import BundleError, read
+
+    rejected = 0
     for path in args.bundles:
-        bundle = read(path)
+        try:
+            bundle = read(path)
+        except BundleError as error:
+            rejected += 1
+            print(f"societygym: error: {error}", file=sys.stderr)
+            continue
         print(
             f"{path}: ok ({bundle['name']}, {bundle['suite']['name']} "
-            f"v{bundle['suite']['version']}, score {bundle['summary']['score']:.4f})"
+            f"v{bundle['suite']['version']}, score {bundle['summary']['score']:.4f}; "
+            "consistent, not reproduced: `leaderboard reproduce` verifies it)"
         )
-    return 0
+    return 1 if rejected else 0
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
@@ -303,16 +365,34 @@ def add_parser(sub: Any) -> None:
     with_backend(run)
     run.set_defaults(func=cmd_submit)
 
-    again = commands.add_parser("reproduce", help="re-run a bundle's specification")
-    again.add_argument("bundle")
-    again.add_argument("--run-dir", default=None)
+    again = with_db(
+        commands.add_parser(
+            "reproduce", help="re-run bundles' specifications; record them verified if they match"
+        )
+    )
+    again.add_argument("bundles", nargs="+", metavar="BUNDLE", help="a file or a stored hash")
+    again.add_argument("--run-dir", default=None, help=f"default: {DEFAULT_RUNS}")
+    again.add_argument("--verifier", default=None, help="who ran it ($SOCIETYGYM_VERIFIER)")
+    again.add_argument("--no-record", action="store_true", help="compare only, store nothing")
     with_backend(again)
     again.set_defaults(func=cmd_reproduce)
+
+    rescore = with_db(
+        commands.add_parser("rescore", help="re-run entries made under older env/scorer code")
+    )
+    rescore.add_argument("--stale", action="store_true", required=True, help="the stale ones")
+    rescore.add_argument("--suite", default=None)
+    rescore.add_argument("--runs", default=DEFAULT_RUNS, help="where run folders go")
+    rescore.add_argument("--dry-run", action="store_true", help="list them, run nothing")
+    rescore.add_argument("--no-shipped", action="store_true", help="leave out shipped baselines")
+    with_backend(rescore)
+    rescore.set_defaults(func=cmd_rescore)
 
     show = with_db(commands.add_parser("show", help="print the board"))
     show.add_argument("--suite", default=None)
     show.add_argument("--all", action="store_true", help="every bundle, not each name's best")
     show.add_argument("--no-shipped", action="store_true", help="leave out shipped baselines")
+    show.add_argument("--verified-only", action="store_true", help="only reproduced entries")
     show.set_defaults(func=cmd_show)
 
     site = with_db(commands.add_parser("site", help="build the static HTML board"))

@@ -8,6 +8,7 @@ It marks each table it has prepared with ``data-ready`` and the sort it applied 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from societygym.leaderboard.board import COLUMNS, cells, ranked
+from societygym.leaderboard.board import COLUMNS, LEGEND, cells, ranked
 from societygym.leaderboard.plots import task_plot
 from societygym.leaderboard.suites import SUITES, Suite
 
@@ -29,6 +30,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} section{margin-bottom
 svg .axis{stroke:#888} svg .ideal{stroke:#c66;stroke-dasharray:4} svg .bar{fill:#4a78c2}
 svg .line{fill:none;stroke:#4a78c2;stroke-width:2} svg .dot{fill:#1f4e99}
 svg text{font-size:11px;fill:#333} svg .title{font-weight:600} svg .tick{font-size:9px}
+.mark{border-radius:.6rem;padding:.05rem .45rem;font-size:.8rem;white-space:nowrap}
+.mark.verified{background:#dcf3e0;color:#1d6b2c} .mark.unverified{background:#eee;color:#555}
+.mark.failed{background:#fbdada;color:#8a1c1c} .mark.stale{background:#fff1c9;color:#7a5a00}
+tr[data-stale=true] td{color:#888}
 """
 
 SCRIPT = """
@@ -69,6 +74,12 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
+def agent_page(name: str) -> str:
+    """The agent page's file name: readable, and unique and stable per exact name (``a_b/c``
+    and ``a/b_c`` slug alike; the hash of the name tells them apart)."""
+    return f"{slug(name)}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}.html"
+
+
 def _page(title: str, body: str, root: str = "") -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -100,19 +111,44 @@ def _board_table(suite_label: str, rows: Sequence[Mapping[str, Any]]) -> str:
         tds = []
         for column, text in zip(COLUMNS, texts, strict=True):
             if column == "name":
-                text_html = f'<a href="agents/{slug(row["name"])}.html">{escape(text)}</a>'
+                text_html = f'<a href="agents/{agent_page(row["name"])}">{escape(text)}</a>'
+            elif column == "status":
+                text_html = _marks(row)
             else:
                 text_html = escape(text)
             value = f' data-value="{numbers[column]}" class="num"' if column in numbers else ""
             tds.append(f"<td{value}>{text_html}</td>")
-        body.append("<tr>" + "".join(tds) + "</tr>")
+        stale = "true" if row.get("stale") else "false"
+        body.append(
+            f'<tr data-verification="{row["verification"]}" data-stale="{stale}">'
+            + "".join(tds)
+            + "</tr>"
+        )
     return (
         f'<table class="board" data-suite="{escape(suite_label)}"><thead><tr>{head}</tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
-def _agent_section(bundle: Mapping[str, Any]) -> str:
+def _marks(row: Mapping[str, Any]) -> str:
+    """The status cell: a verification mark, and a stale mark that names what changed."""
+    titles = {
+        "verified": "re-run with every episode matching",
+        "failed": "a reproduction did not match",
+        "unverified": "not reproduced yet",
+    }
+    verification = row["verification"]
+    marks = [
+        f'<span class="mark {verification}" title="{titles[verification]}">'
+        f"{escape(verification)}</span>"
+    ]
+    if row.get("stale"):
+        changed = escape("changed since: " + ", ".join(row["stale"]))
+        marks.append(f'<span class="mark stale" title="{changed}">stale</span>')
+    return " ".join(marks)
+
+
+def _agent_section(bundle: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     suite = Suite.from_dict(bundle["suite"])
     summary, metrics = bundle["summary"], bundle.get("metrics", {})
     rows = []
@@ -141,11 +177,17 @@ def _agent_section(bundle: Mapping[str, Any]) -> str:
         f"{escape(json.dumps(agent['args']))}; societygym "
         f"{escape(str(bundle['software'].get('societygym')))} "
         f"{escape(str(bundle['software'].get('git_sha') or '')[:10])}; bundle "
-        f"<code>{escape(bundle['hash'])}</code></p>"
+        f"<code>{escape(bundle['hash'])}</code></p><p>{_marks(row)}{_stale_note(row)}</p>"
         "<table><thead><tr><th>task</th><th>mean</th><th>95% CI</th><th>per seed</th>"
         f"<th>env metrics</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         f"<div class=plots>{''.join(p for p in plots if p)}</div></section>"
     )
+
+
+def _stale_note(row: Mapping[str, Any]) -> str:
+    if not row.get("stale"):
+        return ""
+    return f" <span class=muted>changed since: {escape(', '.join(row['stale']))}</span>"
 
 
 def build_site(store: Any, out: Path) -> Path:
@@ -162,17 +204,18 @@ def build_site(store: Any, out: Path) -> Path:
     intro = (
         "<h1>societygym leaderboard</h1><p class=muted>Headline metric per suite, mean over "
         "seeds with a bootstrap 95% interval; click a column to sort.</p>"
+        f"<p class=muted>{escape(LEGEND)}</p>"
     )
     index.write_text(_page("societygym leaderboard", intro + "".join(sections)), encoding="utf-8")
-    best = {(r["name"], r["hash"]) for table in tables.values() for r in table}
+    best = {r["hash"]: r for table in tables.values() for r in table}
+    order = {suite: i for i, suite in enumerate(SUITES)}
     for name in sorted({r["name"] for r in rows}):
-        order = {suite: i for i, suite in enumerate(SUITES)}
         bundles = sorted(
-            (store.get(h) for n, h in best if n == name),
+            (store.get(h) for h, r in best.items() if r["name"] == name),
             key=lambda b: (order.get(b["suite"]["name"], len(order)), b["hash"]),
         )
-        body = f"<h1>{escape(name)}</h1>" + "".join(_agent_section(b) for b in bundles)
-        (out / "agents" / f"{slug(name)}.html").write_text(
-            _page(name, body, "../"), encoding="utf-8"
+        sections = "".join(_agent_section(b, best[b["hash"]]) for b in bundles)
+        (out / "agents" / agent_page(name)).write_text(
+            _page(name, f"<h1>{escape(name)}</h1>{sections}", "../"), encoding="utf-8"
         )
     return index

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from societygym.leaderboard.bundle import BundleError, check_name, validate
+from societygym.leaderboard.bundle import BundleError, check_name, one_line, validate
+from societygym.leaderboard.hashing import canonical_json, content_hash
 
 BUSY_TIMEOUT_S = 60.0
 T = TypeVar("T")
@@ -54,7 +55,7 @@ def _require_sqlalchemy() -> Any:
 # --- schema and migrations -------------------------------------------------------------------
 
 
-def _tables(sa: Any) -> tuple[Any, Any, Any]:
+def _tables(sa: Any) -> tuple[Any, Any, Any, Any]:
     metadata = sa.MetaData()
     versions = sa.Table(
         "schema_version",
@@ -82,6 +83,8 @@ def _tables(sa: Any) -> tuple[Any, Any, Any]:
         sa.Column("created_at", sa.String(40)),
         sa.Column("stored_at", sa.String(40), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
+        # the code versions it was made under (JSON); NULL: made before versions, all initial
+        sa.Column("versions", sa.Text),
         sa.Index("ix_bundles_suite_score", "suite", "suite_version", "score"),
         sa.Index("ix_bundles_name", "name"),
     )
@@ -97,16 +100,41 @@ def _tables(sa: Any) -> tuple[Any, Any, Any]:
         sa.Column("length", sa.Integer, nullable=False),
         sa.Index("ix_episodes_task", "task", "seed", "idx"),
     )
-    return versions, bundles, episodes
+    # one row per reproduction attempt of a bundle (see ``reproduce.py``); ``id`` is the
+    # content hash of the row, so importing the same record twice is a no-op
+    verifications = sa.Table(
+        "verifications",
+        metadata,
+        sa.Column("id", sa.String(80), primary_key=True),
+        sa.Column("bundle_hash", sa.String(80), sa.ForeignKey("bundles.hash"), nullable=False),
+        sa.Column("passed", sa.Boolean, nullable=False),
+        sa.Column("rule", sa.String(40), nullable=False),
+        sa.Column("episodes", sa.Integer, nullable=False),
+        sa.Column("mismatches", sa.Integer, nullable=False),
+        sa.Column("first_mismatch", sa.Text),
+        sa.Column("score", sa.Float),
+        sa.Column("verifier", sa.String(200), nullable=False),
+        sa.Column("societygym_version", sa.String(40), nullable=False),
+        sa.Column("git_sha", sa.String(64)),
+        sa.Column("backend", sa.String(20)),
+        sa.Column("versions", sa.Text),
+        sa.Column("verified_at", sa.String(40), nullable=False),
+        sa.Index("ix_verifications_bundle", "bundle_hash"),
+    )
+    return versions, bundles, episodes, verifications
 
 
 def _migration_tables(conn: Any, sa: Any, tables: tuple[Any, ...]) -> None:
-    tables[0].metadata.create_all(conn, tables=list(tables[1:]))
+    tables[0].metadata.create_all(conn, tables=list(tables[1:3]))
 
 
 def _migration_append_only(conn: Any, sa: Any, tables: tuple[Any, ...]) -> None:
+    _append_only(conn, ("bundles", "episodes"))
+
+
+def _append_only(conn: Any, names: tuple[str, ...]) -> None:
     dialect = conn.dialect.name
-    for table in ("bundles", "episodes"):
+    for table in names:
         if dialect == "sqlite":
             for event in ("UPDATE", "DELETE"):
                 conn.exec_driver_sql(
@@ -125,9 +153,18 @@ def _migration_append_only(conn: Any, sa: Any, tables: tuple[Any, ...]) -> None:
             )
 
 
+def _migration_verifications(conn: Any, sa: Any, tables: tuple[Any, ...]) -> None:
+    # a database made before this migration lacks the column; a new one has it from step 1
+    if "versions" not in {c["name"] for c in sa.inspect(conn).get_columns("bundles")}:
+        conn.exec_driver_sql("ALTER TABLE bundles ADD COLUMN versions TEXT")
+    tables[0].metadata.create_all(conn, tables=[tables[3]])
+    _append_only(conn, ("verifications",))
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[..., None]], ...] = (
     (1, "bundles and episodes tables, with indices", _migration_tables),
     (2, "append-only triggers", _migration_append_only),
+    (3, "bundles.versions and the verifications table", _migration_verifications),
 )
 
 
@@ -146,7 +183,7 @@ class Store:
         self.engine = sa.create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
             self._configure_sqlite()
-        self._versions, self.bundles, self.episodes = _tables(sa)
+        self._versions, self.bundles, self.episodes, self.verifications_table = _tables(sa)
         self.migrate()
 
     def _configure_sqlite(self) -> None:
@@ -187,7 +224,7 @@ class Store:
     def migrate(self) -> int:
         """Apply every migration not yet applied; the schema version after."""
         sa = self._sa
-        tables = (self._versions, self.bundles, self.episodes)
+        tables = (self._versions, self.bundles, self.episodes, self.verifications_table)
 
         def work(conn: Any) -> None:
             self._versions.create(conn, checkfirst=True)
@@ -231,6 +268,7 @@ class Store:
             "created_at": bundle.get("run", {}).get("created_at"),
             "stored_at": _now(),
             "body": json.dumps(bundle, sort_keys=True, ensure_ascii=False),
+            "versions": canonical_json(bundle["versions"]) if bundle.get("versions") else None,
         }
         episodes = [
             {
@@ -258,21 +296,77 @@ class Store:
         return self._write(work)
 
     def add_files(self, paths: Iterable[str | Path]) -> tuple[int, int]:
-        """Import bundle files; ``(added, already stored)``. A bad file raises BundleError."""
+        """Import bundle files (and ``verifications.jsonl`` files, after the bundles);
+        ``(added, already stored)``. A bad file raises BundleError naming it and the reason."""
         from societygym.leaderboard.bundle import read
 
         added = skipped = 0
+        paths = sorted((Path(p) for p in paths), key=lambda p: p.name == VERIFICATIONS)
         for path in paths:
-            if self.add(read(path)):
+            if path.name == VERIFICATIONS:
+                records = self._read_verifications(path)
+                new = sum(self.add_verification(r) for r in records)
+                added, skipped = added + new, skipped + len(records) - new
+            elif self.add(read(path)):
                 added += 1
             else:
                 skipped += 1
         return added, skipped
 
+    def add_verification(self, record: Mapping[str, Any]) -> bool:
+        """Store a reproduction attempt (``reproduce.record``); False when already stored."""
+        sa = self._sa
+        row = {k: record.get(k) for k in VERIFICATION_FIELDS}
+        row["id"] = content_hash(row)
+        row["versions"] = canonical_json(row["versions"]) if row["versions"] else None
+
+        def work(conn: Any) -> bool:
+            table = self.verifications_table
+            if conn.execute(sa.select(table.c.id).where(table.c.id == row["id"])).first():
+                return False
+            known = sa.select(self.bundles.c.hash).where(self.bundles.c.hash == row["bundle_hash"])
+            if not conn.execute(known).first():
+                raise BundleError(f"a verification of {row['bundle_hash']}, which is not stored")
+            conn.execute(table.insert(), [row])
+            return True
+
+        return self._write(work)
+
+    @staticmethod
+    def _read_verifications(path: Path) -> list[dict[str, Any]]:
+        records = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                record = json.loads(line)
+                missing = [k for k in VERIFICATION_FIELDS if k not in record]
+                if missing:
+                    raise ValueError(f"missing {', '.join(missing)}")
+            except ValueError as error:
+                raise BundleError(f"{path}:{number}: {one_line(error)}") from error
+            records.append(record)
+        return records
+
+    def verifications(self, bundle_hash: str | None = None) -> list[dict[str, Any]]:
+        """Reproduction attempts, oldest first (of one bundle, or all)."""
+        sa = self._sa
+        table = self.verifications_table
+        query = sa.select(table).order_by(table.c.verified_at, table.c.id)
+        if bundle_hash is not None:
+            query = query.where(table.c.bundle_hash == bundle_hash)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row["versions"] = json.loads(row["versions"]) if row["versions"] else None
+            row["passed"] = bool(row["passed"])
+        return rows
+
     # --- reading ------------------------------------------------------------------------------
 
     def rows(self, suite: str | None = None) -> list[dict[str, Any]]:
-        """Every stored bundle's row (without its body), best score first per suite."""
+        """Every stored bundle's row (without its body), best score first per suite, with
+        ``verification`` (``"verified"``: a reproduction matched; ``"failed"``: only
+        mismatching ones; ``"unverified"``: none) and ``stale`` (the code versions that
+        changed since it was made; empty when current)."""
         sa = self._sa
         columns = [c for c in self.bundles.c if c.name != "body"]
         query = sa.select(*columns).order_by(
@@ -280,8 +374,28 @@ class Store:
         )
         if suite is not None:
             query = query.where(self.bundles.c.suite == suite)
+        table = self.verifications_table
+        attempts = sa.select(table.c.bundle_hash, sa.func.max(table.c.passed)).group_by(
+            table.c.bundle_hash
+        )
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+            passed = {h: bool(p) for h, p in conn.execute(attempts)}
+        for row in rows:
+            found = passed.get(row["hash"])
+            row["verification"] = {True: "verified", False: "failed", None: "unverified"}[found]
+            row["stale"] = self._stale(row)
+        return rows
+
+    def _stale(self, row: Mapping[str, Any]) -> list[str]:
+        from societygym.leaderboard.suites import SUITES, Suite
+        from societygym.leaderboard.versions import changes
+
+        suite = SUITES.get(row["suite"])
+        if suite is None or suite.spec_hash != row["suite_hash"]:
+            suite = Suite.from_dict(self.get(row["hash"])["suite"])
+        stated = json.loads(row["versions"]) if row.get("versions") else None
+        return changes({"versions": stated}, suite)
 
     def get(self, bundle_hash: str) -> dict[str, Any]:
         sa = self._sa
@@ -302,14 +416,47 @@ class Store:
         return int(n_bundles or 0), int(n_rows or 0)
 
     def export(self, folder: str | Path, suite: str | None = None) -> list[Path]:
-        """Write every bundle as ``<hash>.json``: the files a pull request adds to a board."""
+        """Write every bundle as ``<hash>.json``, and their reproductions as
+        ``verifications.jsonl``: the files a pull request adds to a board."""
         from societygym.leaderboard.bundle import write
 
         out = Path(folder)
-        return [write(self.get(r["hash"]), out / file_name(r["hash"])) for r in self.rows(suite)]
+        rows = self.rows(suite)
+        paths = [write(self.get(r["hash"]), out / file_name(r["hash"])) for r in rows]
+        hashes = {r["hash"] for r in rows}
+        records = [v for v in self.verifications() if v["bundle_hash"] in hashes]
+        if records:
+            paths.append(write_verifications(records, out / VERIFICATIONS))
+        return paths
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+VERIFICATIONS = "verifications.jsonl"
+VERIFICATION_FIELDS = (
+    "bundle_hash",
+    "passed",
+    "rule",
+    "episodes",
+    "mismatches",
+    "first_mismatch",
+    "score",
+    "verifier",
+    "societygym_version",
+    "git_sha",
+    "backend",
+    "versions",
+    "verified_at",
+)
+
+
+def write_verifications(records: Iterable[Mapping[str, Any]], path: Path) -> Path:
+    """One JSON line per reproduction attempt, in a stable order (diffs stay small)."""
+    lines = sorted(canonical_json({k: r.get(k) for k in VERIFICATION_FIELDS}) for r in records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
 
 
 def file_name(bundle_hash: str) -> str:
@@ -326,9 +473,11 @@ def open_board(url: str | None = None, shipped: bool = True) -> Store:
     import warnings
 
     store = Store(url)
-    for path in sorted(SHIPPED.glob("*.json")) if shipped else []:
+    paths = [*sorted(SHIPPED.glob("*.json")), SHIPPED / VERIFICATIONS] if shipped else []
+    for path in paths:
         try:
-            store.add_files([path])
+            if path.exists():
+                store.add_files([path])
         except BundleError as error:
             warnings.warn(f"shipped bundle left out: {error}", stacklevel=2)
     return store
