@@ -75,8 +75,16 @@ def groups(suite: Suite, size: int, skip: set[Key] | dict[Key, Any]) -> list[lis
 
 def run_spec(suite: Suite, agent: AgentSpec, batch_size: int) -> dict[str, Any]:
     """What decides the results of a run (and so names its folder)."""
+    from societygym.leaderboard.versions import current
+
     size = batch_size if agent.batches() else 1
-    return {"suite": suite.to_dict(), "agent": agent.to_dict(), "group_size": size}
+    # the code versions too: a run made before a version bump is not resumed after it
+    return {
+        "suite": suite.to_dict(),
+        "agent": agent.to_dict(),
+        "group_size": size,
+        "versions": current(suite),
+    }
 
 
 def run_folder(root: Path, name: str, spec: dict[str, Any]) -> Path:
