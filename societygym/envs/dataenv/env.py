@@ -253,7 +253,12 @@ class TeachingEnv(gym.Env):
         if self.run_dir is not None:
             checkpoint.clear(self.run_dir)
             self._save()
-        info = {"iteration": 0, "validation": self._history[-1]["validation"], "resumed": False}
+        info = {
+            "iteration": 0,
+            "validation": self._history[-1]["validation"],
+            "feedback": self._history[-1]["feedback"],
+            "resumed": False,
+        }
         self._log_progress(self._history[-1])
         return self._as_observation(self._observation), info
 
@@ -429,6 +434,7 @@ class TeachingEnv(gym.Env):
         info = {
             "iteration": self._iteration,
             "validation": self._history[-1]["validation"],
+            "feedback": self._history[-1]["feedback"],
             "resumed": True,
         }
         return self._as_observation(self._observation), info

@@ -124,7 +124,10 @@ class MathDomain(Domain):
             seed = int(rng.integers(10_000_000, 2**31))
             for question, answer in math_skills.sample(skill, 2 * (count - len(out)), seed):
                 key = question_key(question)
-                if key not in seen and len(out) < count:
-                    seen.add(key)
-                    out.append(Example(question, answer, skill))
+                if key in seen or len(out) >= count:
+                    continue
+                seen.add(key)
+                example = Example(question, answer, skill)
+                if self.near_duplicate(example) is None:
+                    out.append(example)
         return out

@@ -214,6 +214,10 @@ class ToolUseDomain(PlanDomain):
             if key in seen:
                 continue
             seen.add(key)
+            example = Example(task.request, plans.dump_plan(task.plan), skill)
+            # "What is the capital of X, in capital letters?" holds a held-out question
+            if self.near_duplicate(example) is not None:
+                continue
             self._fresh[key] = task.result
-            out.append(Example(task.request, plans.dump_plan(task.plan), skill))
+            out.append(example)
         return out
