@@ -59,7 +59,7 @@ class ReGALLogoEnv(gym.Env[dict, str]):
     ## Reward
     1 if the judge accepts the drawing, else 0 (also for programs that fail). The judge is
     ReGAL's: among the pixels inked in either image, the fraction inked in both (on our
-    binary renders, the IoU of the ink) must reach ``threshold`` (0.98).
+    binary renders, the IoU of the ink) must reach ``threshold`` (0.995: see ``judge``).
 
     ## Termination
     After one step.
