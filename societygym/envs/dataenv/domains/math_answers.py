@@ -13,6 +13,7 @@ Two separate questions decide whether a reply is right:
    - ``value``: any equal number or expression (``0.5`` = ``1/2`` = ``\\frac{1}{2}``,
      ``2x+1`` = ``1+2*x`` via sympy); for tasks whose answer is just a quantity;
    - ``integer``: a whole number written as one (``5``, not ``5.0`` or ``10/2``);
+   - ``decimal``: a number in decimal notation (``5``, ``5.0``, ``-05``; not ``10/2``);
    - ``fraction``: a fraction in lowest terms written ``a/b`` (``5/11``, not ``10/22``
      or ``0.4545``): when reducing is the skill, an unreduced answer is wrong;
    - ``weekday``: the full weekday name (``Sunday``, not ``Sun`` or another day);
@@ -25,7 +26,7 @@ import re
 from fractions import Fraction
 from math import gcd
 
-FORMS = ("value", "integer", "fraction", "weekday", "word")
+FORMS = ("value", "integer", "decimal", "fraction", "weekday", "word")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
@@ -33,6 +34,7 @@ _ANSWER_IS = re.compile(r"answer(?: is)?\s*[:=]?\s*(.+)", re.IGNORECASE)
 _FRAC = re.compile(r"\\d?frac\{([^{}]+)\}\{([^{}]+)\}")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _FRACTION = re.compile(r"^([+-]?\d+)/(\d+)$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(/\d+)?$")
 # Text sympy may read: short, only identifiers, digits, operators and brackets.
 _EXPRESSION = re.compile(r"^[\w+\-*/^().]{1,60}$")
@@ -142,6 +144,8 @@ def answers_match(prediction: str, gold: str, form: str = "value") -> bool:
         return False
     if form == "integer":
         return bool(_INTEGER.match(got)) and _as_number(got) == _as_number(want)
+    if form == "decimal":
+        return bool(_DECIMAL.match(got)) and _as_number(got) == _as_number(want)
     if form == "fraction":
         value = _reduced_fraction(got)
         return value is not None and value == _as_number(want)

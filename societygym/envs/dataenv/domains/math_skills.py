@@ -89,7 +89,8 @@ SKILLS: tuple[str, ...] = (*OWN, *REASONING_GYM)
 
 # What counts as each skill's answer (``math_answers.FORMS``). Where producing the form is
 # the skill (reducing a fraction, naming a weekday), an equal value in another form is wrong;
-# every other skill asks for a whole number, so "10/2" or "5.0" is not an answer either.
+# the other skills ask for a whole number, so "10/2" is no answer, nor "5.0" except in
+# chain_sum, whose source scorer (reasoning-gym) takes trailing decimals ("5.0" = "5").
 ANSWER_FORMS: dict[str, str] = {
     "parity": "word",
     "comparison": "integer",
@@ -99,7 +100,7 @@ ANSWER_FORMS: dict[str, str] = {
     "rounding": "integer",
     "digit_sum": "integer",
     "weekday": "weekday",
-    "chain_sum": "integer",
+    "chain_sum": "decimal",
     "gcd": "integer",
     "fraction_simplification": "fraction",
 }

@@ -29,6 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from societygym.envs.dataenv.domain import SPLITS, Domain
+from societygym.envs.dataenv.domains.math_answers import extract_final_answer
 from societygym.envs.dataenv.domains.vqa import easy_vqa_data, scenes
 from societygym.envs.dataenv.domains.vqa.images import (
     decode_data_uri,
@@ -57,9 +58,11 @@ ANSWER_SYNONYMS = {"grey": "gray", "square": "rectangle", **NUMBER_WORDS}
 
 
 def normalize_answer(text: str) -> str:
-    """A reply reduced to its answer: lower case, no punctuation or articles, synonyms and
-    number words mapped ("A Square." -> "rectangle", "two" -> "2")."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    """A reply reduced to its answer: the final answer (``extract_final_answer``: the
+    suite's one formatting leniency, "The answer is", ``\\boxed{}``), lower case, no
+    punctuation or articles, synonyms and number words mapped ("A Square." -> "rectangle",
+    "two" -> "2")."""
+    words = re.findall(r"[a-z0-9]+", extract_final_answer(text).lower())
     words = [ANSWER_SYNONYMS.get(w, w) for w in words if w not in ("a", "an", "the")]
     return " ".join(words)
 
