@@ -347,3 +347,38 @@ def test_anonymize_huge_input_is_fast():
     start = time.perf_counter()
     out = anonymize(text, ["Lima", "Washington, D.C."], extracted="Lima")
     assert "Lima" not in out and time.perf_counter() - start < 5.0
+
+
+# --- wrong variants (issue 24): trivia has no source scorer, so hand-checked cases and the
+# embedded items' own distractors (neighbouring entities, numbers off by one)
+
+
+@pytest.mark.parametrize(
+    ("answer", "aliases"),
+    [
+        ("1944", ["1945"]),  # off by one
+        ("1000.0", ["1000"]),  # a number in another form is not an alias
+        ("Paris, Texas", ["Paris"]),  # a neighbouring entity's name
+        ("George Bush", ["George W. Bush"]),  # another entity's alias
+        ("John Adams", ["John Quincy Adams"]),
+        ("Mount Everest", ["Everest"]),  # containment is not equality, either way
+        ("not Paris", ["Paris"]),
+        ("Paris or Lyon", ["Paris"]),
+        ("Pariss", ["Paris"]),
+    ],
+)
+def test_wrong_variants_are_rejected(answer, aliases):
+    assert not is_correct(answer, aliases)
+
+
+def test_distractors_of_embedded_items_are_wrong_and_formatting_is_forgiven():
+    items = load_embedded()
+    distracted = [i for i in items if i.distractors]
+    assert len(distracted) > 1000
+    for item in distracted:
+        gold = item.answers[0]
+        assert all(is_correct(a, item.answers) for a in item.answers)
+        for lenient in (gold.upper(), f"{gold}.", f"  the {gold} "):
+            assert is_correct(lenient, item.answers), (lenient, item.id)
+        for wrong in item.distractors:
+            assert not is_correct(wrong, item.answers), (wrong, item.id)

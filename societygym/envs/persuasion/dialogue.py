@@ -25,7 +25,10 @@ RIGHT_TO_WRONG, WRONG_TO_RIGHT, WRONG_TO_WRONG = (
 )
 
 # The last "Answer: X" line wins over the rest of the utterance: agents are asked to end so.
-_EXPLICIT = re.compile(r"^[\W_]*(?:my\s+)?(?:final\s+)?answer\s*[:=]\s*(.*?)\s*$", re.I | re.M)
+# "Answer: X" opening a line or a sentence ("Canberra? No. Answer: Sydney" states Sydney)
+_EXPLICIT = re.compile(
+    r"(?:^|(?<=[.!?;,])\s)[\W_]*(?:my\s+)?(?:final\s+)?answer\s*[:=]\s*(.*?)\s*$", re.I | re.M
+)
 _AGREES = re.compile(
     r"\b(?:i (?:now |fully |completely |totally )?agree|agreed|you(?:'re| are) (?:right|correct)"
     r"|i stand corrected|i concede|i was wrong|fair enough)\b",
