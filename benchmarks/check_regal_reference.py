@@ -37,10 +37,11 @@ import numpy as np
 
 from societygym.envs.programs.date import tasks as date_tasks
 from societygym.envs.programs.date.env import ReGALDateEnv
+from societygym.envs.programs.jsonl import numbered_rows
 from societygym.envs.programs.logo import judge, render
 from societygym.envs.programs.logo.dsl import run_program
 from societygym.envs.programs.logo.env import ReGALLogoEnv
-from societygym.envs.programs.logo.tasks import LogoTask, family_of
+from societygym.envs.programs.logo.tasks import load_regal_jsonl
 from societygym.envs.programs.textcraft import tasks as textcraft_tasks
 from societygym.envs.programs.textcraft.program_env import TextCraftProgramEnv
 
@@ -119,7 +120,7 @@ class RegalJudge:
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [row for _, row in numbered_rows(path)]
 
 
 def same_drawing(a: np.ndarray, b: np.ndarray) -> bool:
@@ -137,18 +138,8 @@ def same_drawing(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def check_logo(files: list[Path], regal: RegalJudge | None) -> dict[str, Any]:
-    rows = [(path.name, n, row) for path in files for n, row in enumerate(_rows(path))]
-    tasks = [
-        LogoTask(
-            f"{name}:{n}",
-            family_of(row["language"][0]),
-            row["language"][0],
-            row["program"],
-            "test",
-            f"{name}:{n}",
-        )
-        for name, n, row in rows
-    ]
+    # every row, repeated queries too: each gold program is its own task's target
+    tasks = [task for path in files for task in load_regal_jsonl(path, keep_repeats=True)]
     env = ReGALLogoEnv(tasks=tasks)
     gold_rewarded = 0
     table: Counter[tuple[str, bool, bool, bool]] = Counter()  # variant, changed, ours, regal's

@@ -24,6 +24,7 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from societygym.envs.programs.date import questions as q
+from societygym.envs.programs.jsonl import numbered_rows
 
 SPLIT_PERCENT = {"train": 40, "dev": 20, "test": 40}
 SPLITS = tuple(SPLIT_PERCENT)
@@ -271,32 +272,28 @@ def load_regal_jsonl(path: str | Path) -> list[DateTask]:
     """
     path = Path(path)
     tasks = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            question, answer = row.get("question"), row.get("answer")
-            if not isinstance(question, str) or not isinstance(answer, str):
-                raise ValueError(
-                    f"{path}:{number}: expected 'question' and 'answer' (ReGAL's train_outputs "
-                    "rows carry no question: load train_data.jsonl, dev.jsonl or test.jsonl)"
-                )
-            try:
-                gold = normalize_date(answer.strip().removeprefix(GOLD_PREFIX.strip()))
-            except ValueError:
-                raise ValueError(f"{path}:{number}: answer {answer!r} is not MM/DD/YYYY") from None
-            program = row.get("program", row.get("completion"))
-            tasks.append(
-                DateTask(
-                    id=f"regal-{row.get('id', number)}",
-                    family="regal",
-                    question=question.strip(),
-                    answer=gold,
-                    program=program if isinstance(program, str) else None,
-                    source=f"regal:{path.name}",
-                )
+    for number, row in numbered_rows(path):
+        question, answer = row.get("question"), row.get("answer")
+        if not isinstance(question, str) or not isinstance(answer, str):
+            raise ValueError(
+                f"{path}:{number}: expected 'question' and 'answer' (ReGAL's train_outputs "
+                "rows carry no question: load train_data.jsonl, dev.jsonl or test.jsonl)"
             )
+        try:
+            gold = normalize_date(answer.strip().removeprefix(GOLD_PREFIX.strip()))
+        except ValueError:
+            raise ValueError(f"{path}:{number}: answer {answer!r} is not MM/DD/YYYY") from None
+        program = row.get("program", row.get("completion"))
+        tasks.append(
+            DateTask(
+                id=f"regal-{row.get('id', number)}",
+                family="regal",
+                question=question.strip(),
+                answer=gold,
+                program=program if isinstance(program, str) else None,
+                source=f"regal:{path.name}",
+            )
+        )
     return dedupe(tasks)
 
 

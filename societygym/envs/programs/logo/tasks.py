@@ -17,12 +17,13 @@ query (train 60%, dev 20%, test 20%) and pinned by :data:`FINGERPRINT`.
 from __future__ import annotations
 
 import hashlib
-import json
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from societygym.envs.programs.jsonl import numbered_rows
 
 SPLITS = ("train", "dev", "test")
 FINGERPRINT = "73c172688193c5fc"
@@ -366,25 +367,30 @@ def family_of(query: str) -> str:
     return next((family for marker, family in FAMILY_MARKERS if marker in query), "other")
 
 
-def load_regal_jsonl(path: str | Path, split: str = "test") -> list[LogoTask]:
+def load_regal_jsonl(
+    path: str | Path, split: str = "test", keep_repeats: bool = False
+) -> list[LogoTask]:
     """Tasks from ReGAL's ``logo_data/python/*.jsonl`` (``{"program": ..., "language": [...]}``).
 
     ReGAL's files repeat queries (train_200 has 153 unique in 200 rows); the first row of each
-    query is kept and ``origin`` records its file and 0-based line.
+    query is kept (every row with ``keep_repeats``, its id then suffixed with the line) and
+    ``origin`` records its file and 0-based line.
     """
     path = Path(path)
-    tasks: dict[str, LogoTask] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if not isinstance(row.get("program"), str) or not row.get("language"):
-                raise ValueError(f"{path}:{number + 1}: expected 'program' and 'language' keys")
-            query = str(row["language"][0])
-            if query not in tasks:
-                task_id = f"regal-{_digest('regal-id', query)[:10]}"
-                origin = f"{path.name}:{number}"
-                family = family_of(query)
-                tasks[query] = LogoTask(task_id, family, query, row["program"], split, origin)
+    tasks: dict[tuple[str, int], LogoTask] = {}
+    seen: set[str] = set()
+    for number, row in numbered_rows(path):
+        if not isinstance(row.get("program"), str) or not row.get("language"):
+            raise ValueError(f"{path}:{number}: expected 'program' and 'language' keys")
+        query = str(row["language"][0])
+        if query in seen and not keep_repeats:
+            continue
+        task_id = f"regal-{_digest('regal-id', query)[:10]}"
+        if keep_repeats:
+            task_id += f"-{number - 1}"
+        origin = f"{path.name}:{number - 1}"
+        seen.add(query)
+        tasks[query, number] = LogoTask(
+            task_id, family_of(query), query, row["program"], split, origin
+        )
     return list(tasks.values())

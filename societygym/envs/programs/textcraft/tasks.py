@@ -8,13 +8,13 @@ hash seeds nor file order (ADaPT sampled from sets with the global ``random``).
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from societygym.envs.programs.jsonl import numbered_rows
 from societygym.envs.programs.textcraft.recipes import RecipeBook, readable
 
 if TYPE_CHECKING:
@@ -64,28 +64,24 @@ def load_regal_jsonl(path: str | Path) -> list[TextCraftTask]:
     is the task id, and the tasks run in ADaPT's world (``world="adapt"``)."""
     path = Path(path)
     tasks = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            language, metadata = row.get("language"), row.get("metadata")
-            query = language[0] if isinstance(language, list) and language else None
-            goal = _GOAL.fullmatch(query.strip()) if isinstance(query, str) else None
-            if goal is None or not isinstance(metadata, str):
-                raise ValueError(
-                    f"{path}:{number}: expected 'language' (['craft X.']) and 'metadata' "
-                    "(the crafting commands)"
-                )
-            commands = tuple(c.strip() for c in metadata.splitlines() if c.startswith("craft "))
-            program = row.get("program")
-            tasks.append(
-                TextCraftTask(
-                    goal=readable(goal.group(1)),
-                    commands=commands,
-                    task_id=str(row.get("idx", f"{path.name}:{number}")),
-                    program=program if isinstance(program, str) else None,
-                    world="adapt",
-                )
+    for number, row in numbered_rows(path):
+        language, metadata = row.get("language"), row.get("metadata")
+        query = language[0] if isinstance(language, list) and language else None
+        goal = _GOAL.fullmatch(query.strip()) if isinstance(query, str) else None
+        if goal is None or not isinstance(metadata, str):
+            raise ValueError(
+                f"{path}:{number}: expected 'language' (['craft X.']) and 'metadata' "
+                "(the crafting commands)"
             )
+        commands = tuple(c.strip() for c in metadata.splitlines() if c.startswith("craft "))
+        program = row.get("program")
+        tasks.append(
+            TextCraftTask(
+                goal=readable(goal.group(1)),
+                commands=commands,
+                task_id=str(row.get("idx", f"{path.name}:{number}")),
+                program=program if isinstance(program, str) else None,
+                world="adapt",
+            )
+        )
     return tasks
