@@ -111,8 +111,9 @@ def test_rerunning_the_specification_reproduces_the_scores(
                 "leaderboard",
                 "reproduce",
                 str(path),
-                "--run-dir",
+                "--runs",
                 str(tmp_path / "again"),
+                "--no-record",
                 "--backend",
                 "serial",
                 "--quiet",
@@ -178,8 +179,9 @@ def test_unreadable_files_are_rejected_by_the_cli(tmp_path: Path, capsys) -> Non
 
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    assert main(["leaderboard", "verify", str(bad)]) == 2
-    assert "not JSON" in capsys.readouterr().err
+    assert main(["leaderboard", "verify", str(bad)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"{bad}: not JSON" in line
 
 
 def test_journal_cuts_a_torn_last_line(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ pytest.importorskip("sqlalchemy")
 from societygym.leaderboard import bundle as bundles
 from societygym.leaderboard.commands import submit
 from societygym.leaderboard.serve import serve_in_thread
-from societygym.leaderboard.site import build_site
+from societygym.leaderboard.site import agent_page, build_site
 from societygym.leaderboard.store import Store, open_board
 from tests.test_leaderboard_support import AGENT, tiny_suite, write_suite
 
@@ -60,8 +60,28 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "gamma/worst", tiny_suite(6), {"agent": worse["agent"], "group_size": 1}, worse["episodes"]
     )["summary"]
     worse["name"] = "gamma/worst"
+    # made under other code than the board's: any difference in versions marks it stale
+    worse["versions"]["envs"]["Trivia-Calibration-v0"] += 1
     worse["hash"] = bundles.bundle_hash(worse)
     store.add(worse)
+    alpha = next(r for r in store.rows() if r["name"] == "alpha/coin")
+    store.add_verification(
+        {
+            "bundle_hash": alpha["hash"],
+            "passed": True,
+            "rule": "exact",
+            "episodes": alpha["episodes"],
+            "mismatches": 0,
+            "first_mismatch": None,
+            "score": alpha["score"],
+            "verifier": "tests",
+            "societygym_version": "0",
+            "git_sha": None,
+            "backend": "serial",
+            "versions": worse["versions"],
+            "verified_at": "2026-01-01T00:00:00+00:00",
+        }
+    )
     build_site(store, folder / "out")
     return folder / "out"
 
@@ -89,8 +109,18 @@ def test_the_site_has_every_table_and_agent_page(site: Path) -> None:
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count('<table class="board"') == 1
     assert _names(index) == ["alpha/coin", "beta/coin", "gamma/worst"]  # best first, then name
-    page = (site / "agents" / "alpha_coin.html").read_text(encoding="utf-8")
+    page = (site / "agents" / agent_page("alpha/coin")).read_text(encoding="utf-8")
     assert "trivia: reliability" in page and "<svg" in page
+    assert '<span class="mark verified"' in page
+
+
+def _marks(dom: str) -> dict[str, tuple[str, str]]:
+    """Each row's name and its verification and stale marks, as the browser shows them."""
+    rows = re.findall(
+        r'<tr data-verification="(\w+)" data-stale="(\w+)">.*?<a href="agents/[^"]+">([^<]+)</a>',
+        dom,
+    )
+    return {name: (verification, stale) for verification, stale, name in rows}
 
 
 def test_served_and_rendered_in_headless_chromium(site: Path, tmp_path: Path) -> None:
@@ -104,8 +134,15 @@ def test_served_and_rendered_in_headless_chromium(site: Path, tmp_path: Path) ->
         assert _names(dom)[0] == "gamma/worst"  # sorted in the browser: worst first
         dom = _chromium("--dump-dom", base + "index.html?sort=name&order=desc", tmp=tmp_path)
         assert _names(dom) == ["gamma/worst", "beta/coin", "alpha/coin"]
-        agent = _chromium("--dump-dom", base + "agents/alpha_coin.html", tmp=tmp_path)
+        assert _marks(dom) == {
+            "alpha/coin": ("verified", "false"),
+            "beta/coin": ("unverified", "false"),
+            "gamma/worst": ("unverified", "true"),
+        }
+        assert '<span class="mark stale" title="changed since: env Trivia-Calibration-v0' in dom
+        agent = _chromium("--dump-dom", base + "agents/" + agent_page("alpha/coin"), tmp=tmp_path)
         assert "<svg" in agent and "trivia: reliability" in agent
+        assert '<span class="mark verified"' in agent
         shot = tmp_path / "board.png"
         _chromium(
             f"--screenshot={shot}", "--window-size=1200,800", base + "index.html", tmp=tmp_path

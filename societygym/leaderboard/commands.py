@@ -139,7 +139,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     failed = 0
     for target in args.bundles:
         original = _stored_or_file(store, target) if store else _read_file(target)
-        folder = Path(args.run_dir or DEFAULT_RUNS) / "reproduce" / file_name(original["hash"])[:-5]
+        folder = Path(args.runs) / "reproduce" / file_name(original["hash"])[:-5]
         outcome = reproduce(
             original,
             folder,
@@ -371,7 +371,7 @@ def add_parser(sub: Any) -> None:
         )
     )
     again.add_argument("bundles", nargs="+", metavar="BUNDLE", help="a file or a stored hash")
-    again.add_argument("--run-dir", default=None, help=f"default: {DEFAULT_RUNS}")
+    again.add_argument("--runs", default=DEFAULT_RUNS, help="where run folders go")
     again.add_argument("--verifier", default=None, help="who ran it ($SOCIETYGYM_VERIFIER)")
     again.add_argument("--no-record", action="store_true", help="compare only, store nothing")
     with_backend(again)
