@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import pytest
+from gymnasium.utils.env_checker import check_env
 from program_support import needs_sandbox
 
 from societygym.envs.programs.textcraft.adapt import AdaptBook, AdaptWorld, load_adapt_book
@@ -168,3 +170,12 @@ def test_program_env_runs_regal_programs_in_the_sandbox() -> None:
     env.reset(options={"index": 2})
     white = (tasks[2].program or "").replace("'1 red wool'])", "'1 white wool'])")
     assert env.step(white)[1] == 0.0  # white wool is not in ADaPT's wool tag
+
+
+@needs_sandbox
+@pytest.mark.parametrize("env_class", [TextCraftEnv, TextCraftProgramEnv])
+def test_adapt_envs_pass_check_env(env_class) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check_env(env_class(world="adapt"), skip_render_check=True)
+        check_env(env_class(tasks=load_regal_jsonl(FIXTURE)), skip_render_check=True)
