@@ -86,6 +86,29 @@ def test_fifty_concurrent_clients_all_get_answers_decoded_together(server, llm):
     assert health(server)["peak_batch"] > 1
 
 
+def test_different_settings_decode_concurrently_and_match_direct_calls(server, llm):
+    greedy = {"prompt": "Q: What is 3 + 4? A:", "max_tokens": 9, "temperature": 0, "n": 2}
+    short = {"prompt": "The cat sees", "max_tokens": 4, "temperature": 0, "stop": ["e"]}
+    seeded = {"prompt": "The cat sees", "max_tokens": 6, "temperature": 1.0, "seed": 3, "n": 2}
+    sampled = {"prompt": "hello", "max_tokens": 5, "temperature": 0.8, "n": 3}
+    expected = [
+        llm.generate([greedy["prompt"]], max_tokens=9, n=2)[0],
+        llm.generate([short["prompt"]], max_tokens=4, stop=["e"])[0],
+        llm.generate([seeded["prompt"]], max_tokens=6, temperature=1.0, seed=3, n=2)[0],
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(
+            pool.map(
+                lambda b: post(server.url + "/completions", b), [greedy, short, seeded, sampled]
+            )
+        )
+    for reply, gens in zip(replies, expected, strict=False):
+        got = [(c["text"], c["finish_reason"]) for c in reply["choices"]]
+        assert got == [(g.text, g.finish_reason) for g in gens]
+    assert len(replies[3]["choices"]) == 3
+    assert 0 < replies[3]["usage"]["completion_tokens"] <= 15
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
