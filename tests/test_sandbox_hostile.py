@@ -339,8 +339,7 @@ def test_reduce_in_result_cannot_reach_the_parent(sandbox: Sandbox, capfd) -> No
 def test_library_class_changes_do_not_reach_later_runs() -> None:
     with Sandbox(workers=1, policy=STDLIB) as pool:
         tamper = pool.run("import fractions\nfractions.Fraction.limit_denominator = None")
-        assert tamper.ok  # not audited by CPython, but detected after the run...
-        assert pool.stats()["workers_replaced"] == 1  # ...and the worker replaced
+        assert tamper.ok  # not audited by CPython, but the run's process is discarded
         check = "import fractions\nr = str(fractions.Fraction(1, 3).limit_denominator(10))"
         assert pool.run(check, result_name="r").value == "1/3"
 

@@ -23,6 +23,7 @@ STDLIB_MODULES = frozenset(
 )
 
 DSL_MODULES = frozenset({"math"})
+ISOLATION_MODES = ("auto", "required")
 
 
 def _module_names(names: Iterable[str]) -> frozenset[str]:
@@ -42,6 +43,13 @@ class Policy:
     factory returning one; a factory is called afresh for every run, so DSL state
     (a turtle, a canvas) never leaks between runs. ``memory_mb`` is the address
     space a run may add on top of the worker's baseline (its preloaded modules).
+
+    ``isolation`` is ``"auto"`` (run with whatever kernel layers this machine has,
+    saying once which are missing) or ``"required"`` (refuse to run, raising
+    `IsolationUnavailable`, unless every layer is on: see `isolation.py`).
+    ``python_layers=False`` switches the in-process layers off (static check,
+    curated builtins, import allow-list, audit hook) so that tests can show the
+    kernel layers hold alone; it is refused unless every kernel layer is on.
     """
 
     allowed_imports: frozenset[str] = frozenset()
@@ -51,8 +59,12 @@ class Policy:
     memory_mb: int = 512
     max_output_bytes: int = 64 * 1024
     allow_scratch_writes: bool = False
+    isolation: str = "auto"
+    python_layers: bool = True
 
     def __post_init__(self) -> None:
+        if self.isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {ISOLATION_MODES}, got {self.isolation!r}")
         object.__setattr__(self, "allowed_imports", _module_names(self.allowed_imports))
         if isinstance(self.namespace, str) and ":" not in self.namespace:
             raise ValueError(f"namespace spec must look like 'module:attr', got {self.namespace!r}")

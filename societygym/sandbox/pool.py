@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from societygym.sandbox import plain
+from societygym.sandbox.isolation import LAYERS, describe_missing, missing
 from societygym.sandbox.policy import STDLIB_MODULES, Policy
 from societygym.sandbox.protocol import MAX_FRAME_BYTES, write_frame
 from societygym.sandbox.result import ErrorType, RunResult
@@ -32,16 +33,22 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # thread-starting libraries (torch) that would make forking workers unsafe: a stub
 # package with the right __path__ lets societygym.* submodules import normally.
 # (So namespace modules must import what they use from its submodules.)
-_BOOTSTRAP = f"""
+_BOOTSTRAP = """
 import sys, types
 stub = types.ModuleType("societygym")
-stub.__path__ = [{str(_PACKAGE_ROOT / "societygym")!r}]
+stub.__path__ = [sys.argv[2]]
 sys.modules["societygym"] = stub
 from societygym.sandbox.zygote import main
-main(int(sys.argv[1]))
+main(int(sys.argv[1]), sys.argv[2])
 """
+# The server's whole environment: nothing of the parent's (API keys live there).
 # Numeric libraries must not start thread pools in a process that forks.
-_SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_SERVER_ENV = {
+    "LC_ALL": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 _RESULT_FIELDS = {
     "ok": bool,
     "stdout": str,
@@ -55,6 +62,21 @@ _ERROR_TYPES = frozenset(typing.get_args(ErrorType))
 
 class SandboxClosed(RuntimeError):
     """The sandbox was closed."""
+
+
+class IsolationUnavailable(RuntimeError):
+    """A policy requires kernel isolation that this machine's sandbox server lacks."""
+
+
+_warned_missing = False  # the one-line notice about missing layers, once per process
+
+
+def _notice_missing_layers(report: Mapping[str, str]) -> None:
+    global _warned_missing
+    line = describe_missing(report)
+    if line and not _warned_missing:
+        _warned_missing = True
+        print(line, file=sys.stderr, flush=True)
 
 
 def _result_from_payload(payload: bytes) -> RunResult:
@@ -88,15 +110,18 @@ def _stop_server(process: subprocess.Popen, sock: socket.socket, owner_pid: int)
 class _ServerConnection:
     """One server process, the socket to it, and a reader thread resolving futures."""
 
-    def __init__(self, workers: int, preload: tuple[str, ...]) -> None:
+    def __init__(self, workers: int, preload: tuple[str, ...], read_paths: tuple[str, ...]) -> None:
         ours, theirs = socket.socketpair()
+        package = str(_PACKAGE_ROOT / "societygym")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+            # -I: no PYTHON* variables, no user site-packages, no script directory
+            [sys.executable, "-I", "-c", _BOOTSTRAP, str(theirs.fileno()), package],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # terminal signals (Ctrl-C) go to the parent only
-            env={**os.environ, **_SERVER_ENV},
+            env=dict(_SERVER_ENV),
+            cwd="/",
         )
         theirs.close()
         self.sock = ours
@@ -109,7 +134,10 @@ class _ServerConnection:
         self._send_lock = threading.Lock()
         # Absolute paths: workers run in their scratch directory, where '' would point.
         sys_path = [os.path.abspath(entry) for entry in sys.path]
-        self._send({"sys_path": sys_path, "workers": workers, "preload": list(preload)})
+        hello = {"sys_path": sys_path, "workers": workers, "preload": list(preload)}
+        self._send({**hello, "read_paths": [os.path.abspath(p) for p in read_paths]})
+        self.isolation = self._read_isolation_report()
+        _notice_missing_layers(self.isolation)
         self._reader = threading.Thread(target=self._read_loop, name="sandbox-reader", daemon=True)
         self._reader.start()
         self._finalizer = weakref.finalize(self, _stop_server, self.process, ours, self.owner_pid)
@@ -133,6 +161,18 @@ class _ServerConnection:
                 self._pending.pop(request_id, None)
             raise ConnectionError("sandbox server is not running") from exc
         return future
+
+    def _read_isolation_report(self) -> dict[str, str]:
+        """The server's first message: which kernel layers it has (see isolation.py)."""
+        try:
+            size = int.from_bytes(self._recv_exactly(4), "big")
+            kind, report = plain.loads(self._recv_exactly(min(size, 1 << 16)))
+            if kind != "isolation" or not isinstance(report, dict):
+                raise ValueError(kind)
+            return {str(k): str(v) for k, v in report.items()}
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+            self.alive = False
+            return dict.fromkeys(LAYERS, "the sandbox server did not start")
 
     def _recv_exactly(self, size: int) -> bytes:
         buffer = bytearray()
@@ -177,10 +217,12 @@ class _ServerConnection:
 
 
 class Sandbox:
-    """A pool of pre-forked workers that run untrusted Python under a `Policy`.
+    """A pool of pre-forked, one-shot workers that run untrusted Python under a `Policy`.
 
     Nothing starts until the first run. Safe to share between threads; a process
-    forked from the owner gets its own server on first use.
+    forked from the owner gets its own server on first use. ``read_paths`` adds
+    read-only paths to the workers' file-system view (for namespace modules that
+    live outside the Python installation and the societygym package, e.g. tests).
     """
 
     def __init__(
@@ -189,12 +231,14 @@ class Sandbox:
         policy: Policy | None = None,
         *,
         preload: Iterable[str] = DEFAULT_PRELOAD,
+        read_paths: Iterable[str] = (),
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.workers = workers
         self.policy = policy if policy is not None else Policy()
         self.preload = tuple(preload)
+        self.read_paths = tuple(read_paths)
         self.closed = False
         self._server: _ServerConnection | None = None
         self._lock = threading.Lock()
@@ -207,7 +251,7 @@ class Sandbox:
             if self._server is None or not self._server.alive:
                 if self._server is not None:
                     self._server.close()  # reap the dead server
-                self._server = _ServerConnection(self.workers, self.preload)
+                self._server = _ServerConnection(self.workers, self.preload, self.read_paths)
             return self._server
 
     def _request(self, kind: str, *fields: Any) -> Future:
@@ -231,6 +275,14 @@ class Sandbox:
         policy = policy if policy is not None else self.policy
         if timeout is not None:
             policy = dataclasses.replace(policy, wall_seconds=timeout)
+        if policy.isolation == "required" or not policy.python_layers:
+            off = missing(self.isolation())
+            if off:
+                needs = "isolation='required'" if policy.python_layers else "python_layers=False"
+                raise IsolationUnavailable(
+                    f"the policy has {needs} but this sandbox lacks: "
+                    + "; ".join(f"{layer} ({why})" for layer, why in off.items())
+                )
         job = Job(program, policy, entry, tuple(args), result_name, stdin)
         payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         modules = policy.modules_to_preload()
@@ -262,6 +314,10 @@ class Sandbox:
         """Run jobs in parallel over the pool; each job is a program or `run` keyword args."""
         futures = [self.submit(job) if isinstance(job, str) else self.submit(**job) for job in jobs]
         return [future.result() for future in futures]
+
+    def isolation(self) -> dict[str, str]:
+        """Each kernel layer mapped to "" (on) or why it is off; starts the server."""
+        return dict(self._connection().isolation)
 
     def stats(self) -> dict[str, int]:
         """Server counters: workers, workers_started, workers_replaced, jobs."""

@@ -1,16 +1,18 @@
-"""Worker process: runs one job at a time inside the restrictions.
+"""Worker process: runs exactly one job inside the restrictions, then exits.
 
-A worker is forked from the server with its own socket and scratch directory. It
-hardens itself once (resource limits, closed descriptors, audit hook), then loops:
-read a job, build a fresh namespace, arm the limits and the audit hook, run, send
-back a plain-data result. After a run that broke a limit or tried something
-forbidden it asks to be retired, so the next job gets a pristine process.
+A worker is forked from the (jailed) server with its own socket and scratch
+directory, ahead of need. It confines itself (`Confinement.confine_worker`:
+Landlock, seccomp, a new session), hardens the process (resource limits, closed
+descriptors), then reads its job, installs the audit hook, builds the program's
+namespace, arms the limits, runs, and sends back a plain-data result. The server
+then kills it: every run starts from the pristine server state.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import importlib
 import io
@@ -21,19 +23,18 @@ import pickle
 import resource
 import signal
 import sys
-import sysconfig
 import time
 import traceback
 import types
-import warnings
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from societygym.sandbox import plain
 from societygym.sandbox.audit import AuditGuard
 from societygym.sandbox.capture import CappedStream, OutputBudget
 from societygym.sandbox.checks import check_source
 from societygym.sandbox.errors import ForbiddenImport, SandboxViolation, TimeLimitExceeded
+from societygym.sandbox.jail import TZ_PATHS, python_paths
 from societygym.sandbox.namespace import (
     EXEC_FILENAME,
     PROGRAM_NAME,
@@ -43,16 +44,15 @@ from societygym.sandbox.namespace import (
 from societygym.sandbox.policy import Policy
 from societygym.sandbox.protocol import read_frame, write_frame
 
+if TYPE_CHECKING:
+    from societygym.sandbox.confinement import Confinement
+
 PROGRAM_FILENAME = "<program>"
 TOKEN_BYTES = 8
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 64 * 1024 * 1024  # per file written in the scratch directory
 MAX_OPEN_FILES = 256
-_TZ_DIRS = ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo", "/etc/zoneinfo")
 _READ_FILES = ("/dev/null", "/dev/urandom", "/etc/localtime")
-# Error types after which the worker is replaced rather than reused (so are runs that
-# the audit hook refused something, or that changed a library class).
-_RETIRING_ERRORS = frozenset({"timeout", "memory", "crash"})
 MAX_ERROR_CHARS = 8000
 
 
@@ -100,15 +100,19 @@ class _RunClock:
         signal.setitimer(signal.ITIMER_PROF, 0)
 
 
-def _address_space_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+def _address_space_bytes(at_fork: int) -> int:
+    """This process's size; inside the jail (no /proc) the size it was forked at."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return at_fork
 
 
-def _set_run_rlimits(policy: Policy) -> None:
+def _set_run_rlimits(policy: Policy, base_bytes: int) -> None:
     # Memory: the run may grow the address space by memory_mb. CPU: a kernel-enforced
     # backstop one second past the timer, for programs that swallow TimeLimitExceeded.
-    memory = _address_space_bytes() + policy.memory_mb * 1024 * 1024
+    memory = base_bytes + policy.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, resource.RLIM_INFINITY))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = math.ceil(usage.ru_utime + usage.ru_stime + policy.cpu_seconds) + 1
@@ -120,8 +124,8 @@ def _clear_run_rlimits() -> None:
         resource.setrlimit(limit, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
-def _harden(channel: int, scratch: str) -> AuditGuard:
-    """One-time process setup; the audit hook goes last because it cannot be removed."""
+def _harden(channel: int, scratch: str) -> None:
+    """Process setup before the job is read."""
     os.closerange(3, channel)
     os.closerange(channel + 1, os.sysconf("SC_OPEN_MAX"))
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -137,13 +141,18 @@ def _harden(channel: int, scratch: str) -> AuditGuard:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises instead of killing
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.dont_write_bytecode = True  # importing must not write .pyc files outside the scratch dir
-    paths = sysconfig.get_paths()
-    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # societygym
-    roots.update(_TZ_DIRS)
-    guard = AuditGuard(scratch, tuple(sorted(roots)), _READ_FILES)
-    sys.addaudithook(guard)
-    return guard
+
+
+@functools.cache
+def audit_roots() -> tuple[str, ...]:
+    """Where the audit hook lets a run read; computed once in the server, before forks."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # societygym
+    return tuple(sorted({os.path.realpath(p) for p in (*python_paths(package), *TZ_PATHS)}))
+
+
+def _audit_guard(scratch: str) -> AuditGuard:
+    """The in-process backstop (not yet installed: that cannot be undone)."""
+    return AuditGuard(scratch, audit_roots(), _READ_FILES)
 
 
 def _namespace_values(policy: Policy) -> Mapping[str, Any]:
@@ -164,19 +173,9 @@ def _namespace_values(policy: Policy) -> Mapping[str, Any]:
     return value
 
 
-_PRISTINE_WARNING_FILTERS = list(warnings.filters)
-
-
-def _reset_shared_state() -> None:
-    """Reset the known process-wide state of allowed stdlib modules between runs."""
-    warnings.filters[:] = _PRISTINE_WARNING_FILTERS
+def _reseed() -> None:
     if "random" in sys.modules:
-        sys.modules["random"].seed()  # fresh entropy: forked workers share the parent's state
-    if "decimal" in sys.modules:
-        decimal = sys.modules["decimal"]
-        decimal.setcontext(decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN))
-    if "calendar" in sys.modules:
-        sys.modules["calendar"].setfirstweekday(0)
+        sys.modules["random"].seed()  # fresh entropy: forked workers share the server's state
 
 
 def _exception_line(exc: BaseException) -> str:
@@ -213,66 +212,58 @@ def _contained(outcome: list[Any], function: Any, *args: Any) -> None:
 
 
 class _Runner:
-    def __init__(self, channel: int, scratch: str) -> None:
+    def __init__(self, channel: int, scratch: str, memory_base: int) -> None:
         self.channel = channel
         self.scratch = scratch
-        self.audit = _harden(channel, scratch)
+        self.memory_base = memory_base
+        _harden(channel, scratch)
+        self.audit = _audit_guard(scratch)
         self.clock = _RunClock()
-        self.guards: dict[frozenset[str], ImportGuard] = {}
-        self.preloaded: set[str] = set()
-        gc.freeze()
+        self.python_layers = True
+        gc.freeze()  # the end-of-run collection then only scans objects the run made
 
-    def serve(self) -> NoReturn:
-        while True:
-            try:
-                frame = read_frame(self.channel)
-            except (EOFError, OSError):
-                os._exit(0)
-            token = frame[:TOKEN_BYTES]
+    def serve_one(self, setup_error: str = "") -> NoReturn:
+        try:
+            frame = read_frame(self.channel)
+        except (EOFError, OSError):
+            os._exit(0)
+        token = frame[:TOKEN_BYTES]
+        if setup_error:
+            result = _failure("crash", f"worker confinement failed: {setup_error}")
+        else:
             try:
                 job = pickle.loads(frame[TOKEN_BYTES:])  # may import the namespace's module
             except Exception as exc:
                 result = _failure("exception", f"sandbox setup failed: {exc!r}")
-                write_frame(self.channel, token + bytes([True]) + plain.dumps(result))
-                os._exit(0)
-            result = self.execute(job)
-            retire = (
-                result["error_type"] in _RETIRING_ERRORS
-                or bool(self.audit.violations)
-                or self._library_changed(job)
-            )
+            else:
+                self.python_layers = job.policy.python_layers
+                if self.python_layers:
+                    sys.addaudithook(self.audit)  # cannot be removed: installed last
+                result = self.execute(job)
+        payload = plain.dumps(result)
+        if len(payload) > MAX_RESULT_BYTES:
+            result.update(ok=False, value=None, error_type="bad_value")
+            result["error"] = f"result is larger than {MAX_RESULT_BYTES} bytes"
             payload = plain.dumps(result)
-            if len(payload) > MAX_RESULT_BYTES:
-                result.update(ok=False, value=None, error_type="bad_value")
-                result["error"] = f"result is larger than {MAX_RESULT_BYTES} bytes"
-                payload = plain.dumps(result)
-            write_frame(self.channel, token + bytes([retire]) + payload)
-            if retire:
-                os._exit(0)
-
-    def _library_changed(self, job: Job) -> bool:
-        guard = self.guards.get(job.policy.allowed_imports)
-        return guard is not None and guard.used and guard.classes_changed()
+        write_frame(self.channel, token + payload)
+        os._exit(0)
 
     def _prepare(self, job: Job) -> types.ModuleType:
         policy = job.policy
-        new_modules = policy.allowed_imports - self.preloaded
-        for name in new_modules:
-            self.preloaded.add(name)
-            # Optional modules may be missing: importing them then fails inside the run.
+        for name in policy.allowed_imports:
+            # Normally preloaded by the server; optional modules may be missing:
+            # importing them then fails inside the run.
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
-        if new_modules:
-            gc.freeze()  # the per-run collection then only scans objects made by runs
-        guard = self.guards.get(policy.allowed_imports)
-        if guard is None:
+        values = _namespace_values(policy)
+        if policy.python_layers:
             guard = ImportGuard(policy.allowed_imports, self.audit.trusted_import)
-            self.guards[policy.allowed_imports] = guard
-        guard.used = False
-        _empty_directory(self.scratch)  # leftovers of the previous run
-        scratch = self.scratch if policy.allow_scratch_writes else None
-        module = build_namespace(guard, _namespace_values(policy), scratch)
-        _reset_shared_state()
+            scratch = self.scratch if policy.allow_scratch_writes else None
+            module = build_namespace(guard, values, scratch)
+        else:  # the kernel-layer tests: the real builtins, any import
+            module = types.ModuleType(PROGRAM_NAME)
+            vars(module).update(values)
+        _reseed()
         source_lines = job.program.splitlines(keepends=True)
         linecache.cache[PROGRAM_FILENAME] = (len(job.program), None, source_lines, PROGRAM_FILENAME)
         return module
@@ -291,7 +282,7 @@ class _Runner:
         result: dict[str, Any]
         sys.modules[PROGRAM_NAME] = module
         try:
-            _set_run_rlimits(policy)
+            _set_run_rlimits(policy, _address_space_bytes(self.memory_base))
             self.audit.arm(policy.allow_scratch_writes)
             self.clock.start(policy)
             try:
@@ -317,7 +308,8 @@ class _Runner:
 
     def _outcome(self, job: Job, namespace: dict[str, Any], budget: OutputBudget) -> dict[str, Any]:
         try:
-            code = compile(check_source(job.program), PROGRAM_FILENAME, "exec", dont_inherit=True)
+            source = check_source(job.program) if self.python_layers else job.program
+            code = compile(source, PROGRAM_FILENAME, "exec", dont_inherit=True)
         except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:
             if self.clock.reason:
                 return _failure("timeout", self.clock.reason)
@@ -403,18 +395,14 @@ def _failure(error_type: str, error: str) -> dict[str, Any]:
     return _result(error_type=error_type, error=error)
 
 
-def _empty_directory(path: str) -> None:
-    for entry in os.scandir(path):
-        if entry.is_dir(follow_symlinks=False):
-            _empty_directory(entry.path)
-            os.rmdir(entry.path)
-        else:
-            os.remove(entry.path)
-
-
-def serve(channel: int, scratch: str) -> NoReturn:
+def serve(channel: int, scratch: str, memory_base: int, confinement: Confinement) -> NoReturn:
     """Entry point in the freshly forked child; never returns."""
     try:
-        _Runner(channel, scratch).serve()
+        setup_error = ""
+        try:
+            confinement.confine_worker(scratch)
+        except OSError as exc:  # reported as this job's failure, never run unconfined
+            setup_error = str(exc)
+        _Runner(channel, scratch, memory_base).serve_one(setup_error)
     finally:
         os._exit(1)
