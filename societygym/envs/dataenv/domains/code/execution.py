@@ -6,15 +6,25 @@ tests), a program fed test input on stdin whose output is compared (LiveCodeBenc
 problems), or a ``Solution`` method called on JSON arguments (LiveCodeBench functional
 problems). Everything a candidate runs goes through ``societygym.sandbox``; nothing here
 executes it in-process. Jobs of many problems go to the pool at once (``run_many``).
+
+Verdicts are decided here, in the parent, on plain data. Tests that are a flat list of
+``assert`` lines (the generated pool, teacher-written tests) are split: the sandbox
+evaluates only each assert's left-hand expression (``f(3)``), and the comparison with the
+expected value (a literal, which never enters the sandbox) happens here. So a program that
+overrides ``__eq__``, patches the harness or escapes Python cannot make a wrong answer pass:
+it would have to produce the expected values without seeing them. Other tests (HumanEval's
+``check`` function, asserts against computed values) run whole in the sandbox, and there a
+program that escapes can forge its own pass.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import operator
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,13 +95,93 @@ def candidate_program(problem: Problem, reply: str) -> str:
     return problem.header + code
 
 
+_COMPARISONS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda value, expected: value in expected,
+    ast.NotIn: lambda value, expected: value not in expected,
+}
+_NO_LITERAL = object()
+
+
+@dataclass(frozen=True)
+class Check:
+    """One assert, split: ``expression`` runs in the sandbox; ``compare(value, expected)``
+    runs in the parent (``compare`` None: the expression's value must be truthy)."""
+
+    source: str
+    expression: str
+    compare: Callable[[Any, Any], Any] | None = None
+    expected: Any = None
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NO_LITERAL
+
+
+def split_asserts(tests: str) -> tuple[list[str], list[Check]] | None:
+    """The import lines and checks of a flat assert program; None for any other shape."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    setup: list[str] = []
+    checks: list[Check] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            setup.append(ast.unparse(node))
+            continue
+        if not isinstance(node, ast.Assert):
+            return None
+        test = node.test
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            compare = _COMPARISONS.get(type(test.ops[0]))
+            expected = _literal(test.comparators[0])
+            if compare is not None and expected is not _NO_LITERAL:
+                checks.append(Check(ast.unparse(test), ast.unparse(test.left), compare, expected))
+                continue
+        checks.append(Check(ast.unparse(test), ast.unparse(test)))
+    return (setup, checks) if checks else None
+
+
+def failed_check(checks: list[Check], values: Any) -> str | None:
+    """The first failing assert, judged here on plain data (no program code runs), or None."""
+    if type(values) is not list or len(values) != len(checks):
+        return "the program replaced the values of its tests"
+    for check, value in zip(checks, values, strict=True):
+        compare = check.compare
+        try:
+            held = bool(value) if compare is None else bool(compare(value, check.expected))
+        except Exception:  # e.g. comparing a str with an int, or an array's ambiguous truth
+            held = False
+        if not held:
+            return f"AssertionError: assert {check.source} (got {value!r:.100})"
+    return None
+
+
 def jobs_for(problem: Problem, code: str, token: str = "done") -> list[dict[str, Any]]:
     """Sandbox jobs (``Sandbox.run`` keyword arguments) that all pass iff ``code`` does.
 
-    An assert program ends by setting a variable named after ``token`` (a fresh random one
-    per batch), so code that ends the program early (``exit(0)`` before the asserts) fails:
-    the variable is then missing, and code cannot guess the name to set it itself.
+    Flat assert tests become one job computing every assert's left-hand side (see the
+    module docstring). Any other assert program ends by setting a variable named after
+    ``token`` (a fresh random one per batch), so code that ends the program early
+    (``exit(0)`` before the asserts) fails: the variable is then missing, and code cannot
+    guess the name to set it itself. The split job's result variable is named the same way.
     """
+    split = split_asserts(problem.tests) if problem.kind == "assert" else None
+    if split is not None:
+        setup, checks = split
+        values = ", ".join(f"({check.expression})" for check in checks)
+        name = f"sg_values_{token}"
+        program = "\n".join([code, "", *setup, f"{name} = [{values}]", ""])
+        return [{"program": program, "result_name": name}]
     if problem.kind == "assert":
         done = f"sg_done_{token}"
         program = f"{code}\n\n{problem.tests}\n{done} = True\n"
@@ -116,7 +206,8 @@ def job_passed(problem: Problem, index: int, result: RunResult) -> bool:
     if not result.ok:
         return False
     if problem.kind == "assert":
-        return result.value is True
+        split = split_asserts(problem.tests)
+        return result.value is True if split is None else not failed_check(split[1], result.value)
     expected = problem.cases[index][1]
     if problem.kind == "stdin":
         return _same_output(result.stdout, expected)
@@ -134,11 +225,14 @@ class Verdict:
     reason: str = ""
 
 
-def _reason(result: RunResult) -> str:
+def _reason(problem: Problem, result: RunResult) -> str:
+    split = split_asserts(problem.tests) if problem.kind == "assert" else None
+    if result.ok and split is not None:
+        return f"exception: {failed_check(split[1], result.value)}"[:200]
     if result.ok:
         return "wrong output"
     last = (result.error.strip().splitlines()[-1:] or [""])[0]
-    if "sg_done_" in last:  # the sentinel of ``jobs_for`` was never set
+    if "sg_done_" in last or "sg_values_" in last:  # the variable ``jobs_for`` reads is unset
         return "the program stopped before its tests ran"
     return f"{result.error_type}: {last[:200]}"
 
@@ -171,7 +265,7 @@ class Judge:
             if not count:
                 verdicts.append(Verdict(False, "no tests"))
             elif failed:
-                verdicts.append(Verdict(False, _reason(failed[0][1])))
+                verdicts.append(Verdict(False, _reason(problem, failed[0][1])))
             else:
                 verdicts.append(Verdict(True))
         return verdicts
