@@ -84,12 +84,14 @@ class ReGALDateEnv(gym.Env[str, str]):
         per_family: int = DEFAULT_PER_FAMILY,
         max_program_length: int = 16384,
         render_mode: str | None = None,
+        isolation: str = "auto",
     ) -> None:
         self.tasks = list(tasks) if tasks is not None else load_tasks(source, split, per_family)
         if not self.tasks:
             raise ValueError("no tasks: the source/split is empty")
         self.helpers = checked_helpers(helpers)
         self.timeout_s = float(timeout_s)
+        self.isolation = isolation  # the sandbox's kernel layers: "auto" or "required"
         self.render_mode = render_mode
         self.observation_space = UnicodeText(observation_length(self.helpers))
         self.action_space = UnicodeText(max_program_length)
@@ -129,7 +131,10 @@ class ReGALDateEnv(gym.Env[str, str]):
         from societygym.sandbox import Policy, get_sandbox
 
         policy = Policy.stdlib(
-            extra_imports=("dateutil",), cpu_seconds=self.timeout_s, wall_seconds=2 * self.timeout_s
+            extra_imports=("dateutil",),
+            cpu_seconds=self.timeout_s,
+            wall_seconds=2 * self.timeout_s,
+            isolation=self.isolation,
         )
         source = with_helpers(with_epilogue(program), self.helpers)
         result = get_sandbox().run(source, result_name=RESULT_NAME, policy=policy)

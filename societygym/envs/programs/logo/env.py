@@ -100,6 +100,7 @@ class ReGALLogoEnv(gym.Env[dict, str]):
         timeout_s: float = 5.0,
         sandbox: Any = None,
         render_mode: str | None = None,
+        isolation: str = "auto",
     ) -> None:
         self.tasks = list(tasks) if tasks is not None else load_logo_tasks(split)
         if not self.tasks:
@@ -110,6 +111,7 @@ class ReGALLogoEnv(gym.Env[dict, str]):
         self.threshold = float(threshold)
         self.resolution = int(resolution)
         self.timeout_s = float(timeout_s)
+        self.isolation = isolation  # the sandbox's kernel layers: "auto" or "required"
         self.render_mode = render_mode
         self._sandbox = sandbox
         self._policy = None
@@ -169,7 +171,10 @@ class ReGALLogoEnv(gym.Env[dict, str]):
 
         if self._policy is None:
             self._policy = Policy.dsl(
-                NAMESPACE_SPEC, cpu_seconds=self.timeout_s, wall_seconds=self.timeout_s
+                NAMESPACE_SPEC,
+                cpu_seconds=self.timeout_s,
+                wall_seconds=self.timeout_s,
+                isolation=self.isolation,
             )
         sandbox = self._sandbox if self._sandbox is not None else get_sandbox()
         source = with_helpers(program, self.helpers)

@@ -83,6 +83,7 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         world: str | None = None,
         tasks: Sequence[TextCraftTask] | None = None,
+        isolation: str = "auto",
     ) -> None:
         self.version = version
         self.source = TaskSource(version, world, tasks, num_distractors)
@@ -92,6 +93,7 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         self.num_distractors = int(num_distractors)
         self.helpers = checked_helpers(helpers)
         self.timeout_s = float(timeout_s)
+        self.isolation = isolation  # the sandbox's kernel layers: "auto" or "required"
         self.render_mode = render_mode
         self.observation_space = UnicodeText(observation_length(self.helpers))
         self.action_space = UnicodeText(max_program_length)
@@ -127,6 +129,7 @@ class TextCraftProgramEnv(gym.Env[str, str]):
             namespace=ProgramWorld(self.version, world=self.world).namespace(),
             cpu_seconds=self.timeout_s,
             wall_seconds=2 * self.timeout_s,
+            isolation=self.isolation,
         )
         source = with_helpers(program, self.helpers)
         result = get_sandbox().run(source, result_name=TRACE_NAME, policy=policy)

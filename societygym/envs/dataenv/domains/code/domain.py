@@ -56,6 +56,8 @@ class CodeDomain(Domain):
     procedural generator writes new pool problems, none sharing a task with a held-out one.
     ``timeout``: seconds per sandbox run. ``sandbox``: a pool to use (default: the shared one).
     ``max_new_tokens``: the student's answer length (default 128; 384 for HumanEval).
+    ``isolation``: the sandbox's kernel layers, ``"auto"`` or ``"required"`` (pass it as
+    ``domain_kwargs={"isolation": "required"}`` to the env).
     """
 
     name = "code"
@@ -73,6 +75,7 @@ class CodeDomain(Domain):
         timeout: float = 3.0,
         sandbox: Sandbox | None = None,
         max_new_tokens: int | None = None,
+        isolation: str = "auto",
     ) -> None:
         if benchmark not in self.benchmarks:
             raise ValueError(
@@ -80,7 +83,7 @@ class CodeDomain(Domain):
             )
         self.benchmark = benchmark
         self.max_new_tokens = int(max_new_tokens or TOKENS[benchmark])
-        self.judge = Judge(sandbox, timeout=timeout)
+        self.judge = Judge(sandbox, timeout=timeout, isolation=isolation)
         self._fresh: dict[str, Problem] = {}  # generated training problems by question key
 
     # --- problems ----------------------------------------------------------------------------

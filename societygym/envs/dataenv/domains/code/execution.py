@@ -241,10 +241,16 @@ class Judge:
     """Runs candidates against problems in a sandbox pool (the shared one by default)."""
 
     def __init__(
-        self, sandbox: Sandbox | None = None, timeout: float = 3.0, memory_mb: int = 512
+        self,
+        sandbox: Sandbox | None = None,
+        timeout: float = 3.0,
+        memory_mb: int = 512,
+        isolation: str = "auto",
     ) -> None:
         self._sandbox = sandbox
-        self.policy = Policy.stdlib(wall_seconds=timeout, cpu_seconds=timeout, memory_mb=memory_mb)
+        self.policy = Policy.stdlib(
+            wall_seconds=timeout, cpu_seconds=timeout, memory_mb=memory_mb, isolation=isolation
+        )
 
     @property
     def sandbox(self) -> Sandbox:
