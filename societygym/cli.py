@@ -6,22 +6,12 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
-
-import numpy as np
 
 from societygym.agents import load_agent, parse_kv
 from societygym.registry import ENTRIES, entry
 from societygym.runner import SCHEDULES
-
-
-def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
+from societygym.tables import format_table
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -29,80 +19,37 @@ def cmd_list(args: argparse.Namespace) -> int:
         (e.id, e.setting, e.modality, "multi" if e.multi_agent else "single", e.description)
         for e in ENTRIES
     ]
-    print(_table(rows, ("id", "setting", "modality", "agents", "description")))
+    print(format_table(rows, ("id", "setting", "modality", "agents", "description")))
     return 0
-
-
-def _make_env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
-    import societygym
-
-    return societygym.make(env_id, **env_kwargs)
 
 
 def cmd_play(args: argparse.Namespace) -> int:
     from societygym.agents.human import HumanAgent
+    from societygym.episodes.terminal import play_in_terminal
 
-    if entry(args.env_id).multi_agent:
-        from societygym.envs.persuasion.rollout import play_against
-
-        partner = load_agent(args.partner, **parse_kv(args.partner_arg))
-        play_against(
-            partner,
-            env_id=args.env_id,
-            human=HumanAgent(multiline=args.multiline),
-            seat=args.seat,
-            episodes=args.episodes,
-            seed=args.seed,
-            env_kwargs=parse_kv(args.env_arg),
-        )
-        return 0
-    env = _make_env(args.env_id, parse_kv(args.env_arg))
-    agent = HumanAgent(multiline=args.multiline)
-    agent.bind(args.env_id, env.action_space, type(env.unwrapped))
-    episode = 0
-    try:
-        while args.episodes is None or episode < args.episodes:
-            observation, info = env.reset(seed=args.seed + episode)
-            total, done = 0.0, False
-            while not done:
-                action = agent.act(observation, info)
-                observation, reward, terminated, truncated, info = env.step(action)
-                total += float(reward)
-                done = terminated or truncated
-                shown = {k: v for k, v in info.items() if _short(v)}
-                print(f"\nreward {reward:+.2f}  {shown}")
-                for key, value in info.items():
-                    if isinstance(value, np.ndarray) and value.ndim in (2, 3) and value.size > 64:
-                        print(f"[{key}] saved to {agent.save_image(value)}")
-            agent.show(observation)
-            print(f"Episode {episode} return: {total:+.2f}\n" + "=" * 60)
-            episode += 1
-    except (EOFError, KeyboardInterrupt):
-        print("\nbye")
-    return 0
-
-
-def _short(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, type(None), np.generic)) or (
-        isinstance(value, str) and len(value) <= 200
+    multi_agent = entry(args.env_id).multi_agent
+    play_in_terminal(
+        args.env_id,
+        human=HumanAgent(multiline=args.multiline),
+        partner=load_agent(args.partner, **parse_kv(args.partner_arg)) if multi_agent else None,
+        seat=args.seat if multi_agent else None,
+        episodes=args.episodes,
+        seed=args.seed,
+        env_kwargs=parse_kv(args.env_arg),
     )
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from societygym.runner import run_episodes
 
-    agent = load_agent(args.agent, **parse_kv(args.agent_arg))
-    run: Any = partial(run_episodes, schedule=args.schedule)
-    if entry(args.env_id).multi_agent:
-        from societygym.envs.persuasion.rollout import run_parallel_episodes
-
-        run = run_parallel_episodes
-        if args.agent_1:  # a second policy for the second seat
-            agent = {
-                "agent_0": agent,
-                "agent_1": load_agent(args.agent_1, **parse_kv(args.agent_1_arg)),
-            }
-    summary = run(
+    agent: Any = load_agent(args.agent, **parse_kv(args.agent_arg))
+    if entry(args.env_id).multi_agent and args.agent_1:  # a second policy for the second seat
+        agent = {
+            "agent_0": agent,
+            "agent_1": load_agent(args.agent_1, **parse_kv(args.agent_1_arg)),
+        }
+    summary = run_episodes(
         args.env_id,
         agent,
         episodes=args.episodes,
@@ -111,11 +58,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         out_dir=args.out,
         progress=not args.quiet,
+        schedule=args.schedule,
+        indexed=args.indexed,
     )
     rows = [("episodes", str(summary.episodes))]
     rows.append(("mean return", f"{summary.mean_return:.4f} ± {summary.ci95:.4f} (95% CI)"))
     rows += [(name, _fmt(value)) for name, value in summary.metrics.items()]
-    print(_table(rows, ("metric", "value")))
+    print(format_table(rows, ("metric", "value")))
     if args.out:
         print(f"\ntraces and summary written to {args.out}")
     return 0
@@ -159,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: an LLM agent's copies share one continuously refilled decoding batch "
         "(single-agent envs); lockstep: one batched call per step",
+    )
+    run.add_argument(
+        "--indexed",
+        action="store_true",
+        help="episode i plays instance i (a leaderboard task's episode of that seed and index); "
+        "by default the seeded env picks the instance",
     )
     run.add_argument("--out", default=None, help="folder for traces and summary.json")
     run.add_argument("--quiet", action="store_true", help="no progress bar")

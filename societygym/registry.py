@@ -47,19 +47,93 @@ _KIND_ENTRY_POINTS = {
 }
 
 
-def _teaching(
-    env_id: str, kind: str, domain: str, description: str, test_kwargs: dict[str, Any]
-) -> EnvEntry:
-    """A teaching env: one of the three kinds over one domain (domains plug in, not copies)."""
-    return EnvEntry(
-        id=env_id,
-        entry_point=_KIND_ENTRY_POINTS[kind],
-        setting=_DATAENV_SETTING,
-        modality="structured",
-        multi_agent=False,
-        description=description,
-        kwargs={} if domain == "math" else {"domain": domain},
-        test_kwargs=test_kwargs,
+@dataclass(frozen=True)
+class TeachingDomain:
+    """One teaching domain: the registry makes its three env kinds
+    (``DataEnv-<stem>-v0``, ``-SkillList-v0``, ``-SkillTree-v0``) and the leaderboard one
+    suite per kind. ``name`` is its key in ``societygym.envs.dataenv.domains.DOMAINS``."""
+
+    name: str
+    stem: str
+    descriptions: tuple[str, str, str]  # open-ended, skill-list, skill-tree
+    test_kwargs: dict[str, Any] = field(default_factory=lambda: dict(_DATAENV_TEST_KWARGS))
+
+    def env_id(self, kind: str) -> str:
+        return f"DataEnv-{self.stem}{_KIND_ID_PARTS[kind]}-v0"
+
+
+_KIND_ID_PARTS = {"open-ended": "", "skill-list": "-SkillList", "skill-tree": "-SkillTree"}
+
+# Adding a teaching domain is one entry here (and its factory in ``domains.DOMAINS``).
+TEACHING_DOMAINS: tuple[TeachingDomain, ...] = (
+    TeachingDomain(
+        "math",
+        "Math",
+        (
+            "Write training data for a real student model from its validation errors; "
+            "reward = change in its validation accuracy.",
+            "Teach a real student with its per-skill accuracy and errors grouped by "
+            "skill; reward = change in validation accuracy.",
+            "Explore subskills and allocate data over a skill tree; the env generates "
+            "the data and trains the student.",
+        ),
+    ),
+    TeachingDomain(
+        "vqa",
+        "VQA",
+        (
+            "Teach a CNN visual question answerer from its errors (with their images); "
+            "examples are {image description, question, answer}.",
+            "Teach a VQA student per question type (shape, colour, yes/no, count, "
+            "position) with its per-skill accuracy and error images.",
+            "Allocate data over a VQA skill tree; the env draws the scenes (exact "
+            "procedural renderer) and trains the student.",
+        ),
+    ),
+    TeachingDomain(
+        "code",
+        "Code",
+        (
+            "Teach a real student to write Python functions from its failed unit tests "
+            "(pass@1 in the sandbox); teacher code must pass its own tests.",
+            "Teach Python function writing with per-skill pass rates (string, list, "
+            "arithmetic, parsing, dict).",
+            "Grow a skill tree over Python function-writing skills; the env generates "
+            "verified problems and trains the student.",
+        ),
+        _LONG_ANSWER_TEST_KWARGS,
+    ),
+    TeachingDomain(
+        "tooluse",
+        "ToolUse",
+        (
+            "Teach a real student to write M&Ms-style JSON tool plans from its failed "
+            "requests; correct = executes to the gold result.",
+            "Teach tool planning with per-skill execution accuracy over 18 deterministic tools.",
+            "Grow a skill tree over tool-use skills; the env generates requests with gold "
+            "plans and trains the student.",
+        ),
+        _LONG_ANSWER_TEST_KWARGS,
+    ),
+)
+
+
+def _teaching_entries(domain: TeachingDomain) -> tuple[EnvEntry, ...]:
+    """A domain's three env kinds (domains plug into the kinds, not copies of them)."""
+    return tuple(
+        EnvEntry(
+            id=domain.env_id(kind),
+            entry_point=entry_point,
+            setting=_DATAENV_SETTING,
+            modality="structured",
+            multi_agent=False,
+            description=description,
+            kwargs={} if domain.name == "math" else {"domain": domain.name},
+            test_kwargs=domain.test_kwargs,
+        )
+        for (kind, entry_point), description in zip(
+            _KIND_ENTRY_POINTS.items(), domain.descriptions, strict=True
+        )
     )
 
 
@@ -154,101 +228,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         description="Craft a Minecraft item by writing one program over get_object / "
         "craft_object / check_inventory; the program runs in the sandbox.",
     ),
-    _teaching(
-        "DataEnv-Math-v0",
-        "open-ended",
-        "math",
-        "Write training data for a real student model from its validation errors; "
-        "reward = change in its validation accuracy.",
-        _DATAENV_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-Math-SkillList-v0",
-        "skill-list",
-        "math",
-        "Teach a real student with its per-skill accuracy and errors grouped by "
-        "skill; reward = change in validation accuracy.",
-        _DATAENV_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-Math-SkillTree-v0",
-        "skill-tree",
-        "math",
-        "Explore subskills and allocate data over a skill tree; the env generates "
-        "the data and trains the student.",
-        _DATAENV_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-VQA-v0",
-        "open-ended",
-        "vqa",
-        "Teach a CNN visual question answerer from its errors (with their images); "
-        "examples are {image description, question, answer}.",
-        _DATAENV_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-VQA-SkillList-v0",
-        "skill-list",
-        "vqa",
-        "Teach a VQA student per question type (shape, colour, yes/no, count, "
-        "position) with its per-skill accuracy and error images.",
-        _DATAENV_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-VQA-SkillTree-v0",
-        "skill-tree",
-        "vqa",
-        "Allocate data over a VQA skill tree; the env draws the scenes (exact "
-        "procedural renderer) and trains the student.",
-        _DATAENV_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-Code-v0",
-        "open-ended",
-        "code",
-        "Teach a real student to write Python functions from its failed unit tests "
-        "(pass@1 in the sandbox); teacher code must pass its own tests.",
-        _LONG_ANSWER_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-Code-SkillList-v0",
-        "skill-list",
-        "code",
-        "Teach Python function writing with per-skill pass rates (string, list, "
-        "arithmetic, parsing, dict).",
-        _LONG_ANSWER_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-Code-SkillTree-v0",
-        "skill-tree",
-        "code",
-        "Grow a skill tree over Python function-writing skills; the env generates "
-        "verified problems and trains the student.",
-        _LONG_ANSWER_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-ToolUse-v0",
-        "open-ended",
-        "tooluse",
-        "Teach a real student to write M&Ms-style JSON tool plans from its failed "
-        "requests; correct = executes to the gold result.",
-        _LONG_ANSWER_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-ToolUse-SkillList-v0",
-        "skill-list",
-        "tooluse",
-        "Teach tool planning with per-skill execution accuracy over 18 deterministic tools.",
-        _LONG_ANSWER_TEST_KWARGS,
-    ),
-    _teaching(
-        "DataEnv-ToolUse-SkillTree-v0",
-        "skill-tree",
-        "tooluse",
-        "Grow a skill tree over tool-use skills; the env generates requests with gold "
-        "plans and trains the student.",
-        _LONG_ANSWER_TEST_KWARGS,
-    ),
+    *(entry for domain in TEACHING_DOMAINS for entry in _teaching_entries(domain)),
 )
 
 

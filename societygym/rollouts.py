@@ -1,20 +1,19 @@
 """Rollout collection for training: any agent on N copies of any env, as a dataset.
 
-``collect_rollouts`` runs the suite's own runners (``societygym.runner.run_episodes`` for
-Gymnasium envs, ``societygym.envs.persuasion.rollout.run_parallel_episodes`` for PettingZoo
-parallel envs, one policy per agent id) so that a training run sees exactly what
-``societygym run`` evaluates, episode ``i`` reset with seed ``seed + i``. The copies' LLM
-calls are batched: an ``LLMAgent`` on a single-agent env shares one continuously refilled
-decoding batch across copies (a copy steps as soon as its own completion ends), other agents
-get one ``act_batch`` call per step (per policy). The runners' JSONL traces are then
-flattened into one row per agent step, with the LLM call behind it (prompt, completion,
-completion token ids and log-probs where the backend reports them) next to the env's reward
-and ``info``.
+``collect_rollouts`` runs ``societygym.runner.run_episodes`` (Gymnasium and PettingZoo
+parallel envs alike, one policy per agent id or one for all) so that a training run sees
+exactly what ``societygym run`` evaluates: episode ``i`` is the episode keyed
+``(env_id, seed, i)`` (``societygym.episodes``). The copies' LLM calls are batched: an
+``LLMAgent`` on a single-agent env shares one continuously refilled decoding batch across
+copies (a copy steps as soon as its own completion ends), other batching agents get one
+``act_batch`` call per step (per policy). The JSONL traces are then flattened into one row
+per agent step, with the LLM call behind it (prompt, completion, completion token ids and
+log-probs where the backend reports them) next to the env's reward and ``info``.
 
 The copies are stepped like a ``gymnasium.vector.SyncVectorEnv``, but each is reset per
-episode with its own seed instead of auto-reset: a vector env's auto-reset continues each
-copy's RNG (so episodes would depend on ``num_envs``) and steps copies that have finished
-while others play on; here the rows do not depend on ``num_envs``.
+episode from its key instead of auto-reset: a vector env's auto-reset continues each copy's
+RNG (so episodes would depend on ``num_envs``) and steps copies that have finished while
+others play on; here the rows do not depend on ``num_envs``.
 
 Rows hold JSON text for the fields whose shape varies between envs (``info``, non-text
 actions, structured observations), so every env yields the same Arrow schema.
@@ -84,6 +83,7 @@ def collect_rollouts(
     out_dir: str | Path | None = None,
     progress: bool = False,
     schedule: str = "auto",
+    indexed: bool = False,
 ) -> Rollouts:
     """Play ``episodes`` episodes of ``env_id`` on ``num_envs`` copies and return their steps.
 
@@ -93,24 +93,17 @@ def collect_rollouts(
     ``schedule`` (single-agent envs; see ``run_episodes``): ``"auto"`` decodes an
     ``LLMAgent``'s copies in one continuously refilled batch where its LLM allows, so a copy
     steps as soon as its own completion ends; ``"lockstep"`` waits for every copy each step.
+    ``indexed``: episode ``i`` plays instance ``i`` (as a leaderboard task does).
     """
-    from functools import partial
-
     from societygym.registry import entry
+    from societygym.runner import run_episodes
 
-    multi_agent = entry(env_id).multi_agent
-    if multi_agent:
-        from societygym.envs.persuasion.rollout import run_parallel_episodes as run
-    else:
-        if isinstance(agent, Mapping):
-            raise TypeError(f"{env_id} is single-agent: pass one agent, not a mapping")
-        from societygym.runner import run_episodes
-
-        run = partial(run_episodes, schedule=schedule)
+    if not entry(env_id).multi_agent and isinstance(agent, Mapping):
+        raise TypeError(f"{env_id} is single-agent: pass one agent, not a mapping")
     with tempfile.TemporaryDirectory(prefix="societygym-rollouts-") as scratch:
         out = Path(out_dir) if out_dir is not None else Path(scratch)
         started = time.perf_counter()
-        summary = run(
+        summary = run_episodes(
             env_id,
             agent,
             episodes=episodes,
@@ -119,6 +112,8 @@ def collect_rollouts(
             batch_size=num_envs,
             out_dir=out,
             progress=progress,
+            schedule=schedule,
+            indexed=indexed,
         )
         seconds = time.perf_counter() - started
         rows = [
@@ -173,6 +168,7 @@ def _row(
     return {
         "episode": header["episode"],
         "seed": header["seed"],
+        "index": header["index"],
         "step": values["step"],
         "agent_id": agent_id,
         "acted": acted,

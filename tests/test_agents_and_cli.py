@@ -110,7 +110,7 @@ def test_runner_is_independent_of_batch_size(tmp_path) -> None:
     traces = sorted((tmp_path / "5" / "episodes").glob("*.jsonl"))
     assert len(traces) == 12
     header, step = (json.loads(line) for line in traces[0].read_text().splitlines())
-    assert header == {"episode": 0, "seed": 3}
+    assert header == {"episode": 0, "seed": 3, "index": 0}
     assert step["action"] == "I'm absolutely certain it is Lima."
     assert {"p_accept", "correct", "accepted", "answer"} <= set(step["info"])
     summary = json.loads((tmp_path / "5" / "summary.json").read_text())

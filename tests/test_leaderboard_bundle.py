@@ -224,16 +224,21 @@ def test_summary_bootstrap_is_deterministic_and_covers_seed_variation() -> None:
     json.dumps(first, allow_nan=False)
 
 
-def test_a_multi_agent_env_in_a_suite_gets_a_clear_error(tmp_path: Path) -> None:
-    suite = Suite("multi", 1, "", (Task("p", "Persuasion-v0", (0,)),))
-    with pytest.raises(ValueError, match="multi-agent"):
-        submit(
-            str(write_suite(tmp_path, suite)),
-            AGENT,
-            {},
-            "tests/coin",
-            run_dir=tmp_path / "r",
-            backend="serial",
-            progress=False,
-            store=False,
-        )
+def test_a_multi_agent_env_in_a_suite_is_played_in_every_seat(tmp_path: Path) -> None:
+    """The one agent plays every seat; an episode's return is the seats' mean."""
+    task = Task(
+        "p", "Persuasion-v0", (0,), metric="info.agent_0.correct", env_kwargs={"max_rounds": 1}
+    )
+    suite = Suite("multi", 1, "", (task,))
+    bundle = submit(
+        str(write_suite(tmp_path, suite)),
+        "random",
+        {},
+        "tests/random",
+        run_dir=tmp_path / "r",
+        backend="serial",
+        progress=False,
+        store=False,
+    )
+    assert len(bundle["episodes"]) == 3
+    assert all(not e.get("metric_missing") for e in bundle["episodes"])

@@ -13,10 +13,11 @@ from societygym.envs.persuasion.debaters import ScriptedDebater
 from societygym.envs.persuasion.dialogue import Dialogue, extract_answers
 from societygym.envs.persuasion.parallel_env import PersuasionEnv
 from societygym.envs.persuasion.partners import clean_reply
-from societygym.envs.persuasion.rollout import play_against, run_parallel_episodes
 from societygym.envs.trivia.answers import RuleBasedExtractor
 from societygym.envs.trivia.data import TriviaItem, load_questions
+from societygym.episodes.terminal import play_in_terminal
 from societygym.llm.base import Generation, Usage
+from societygym.runner import run_episodes
 
 ENV_ID = "Persuasion-v0"
 PERU = TriviaItem(
@@ -189,7 +190,7 @@ def test_llm_agent_uses_the_env_prompt_and_parser() -> None:
 
     llm = Echo()
     agent = LLMAgent(llm)
-    summary = run_parallel_episodes(
+    summary = run_episodes(
         ENV_ID, agent, episodes=2, env_kwargs={"questions": [PERU]}, progress=False
     )
     assert summary.metrics["accuracy_agent_0"] == 1.0 and summary.returns == [1.0, 1.0]
@@ -201,13 +202,13 @@ def test_llm_agent_uses_the_env_prompt_and_parser() -> None:
 
 def test_rollout_traces_and_batch_independence(tmp_path) -> None:
     players = {A0: ScriptedDebater(seed=1, p_yield=0.4), A1: ScriptedDebater(seed=2)}
-    one = run_parallel_episodes(
+    one = run_episodes(
         ENV_ID, players, episodes=6, seed=3, batch_size=1, out_dir=tmp_path, progress=False
     )
-    four = run_parallel_episodes(ENV_ID, players, episodes=6, seed=3, batch_size=4, progress=False)
+    four = run_episodes(ENV_ID, players, episodes=6, seed=3, batch_size=4, progress=False)
     assert one.returns == four.returns and one.lengths == four.lengths
     lines = (tmp_path / "episodes" / "episode-00002.jsonl").read_text().splitlines()
-    assert json.loads(lines[0]) == {"episode": 2, "seed": 5}
+    assert json.loads(lines[0]) == {"episode": 2, "seed": 3, "index": 2}
     step = json.loads(lines[1])
     assert set(step["observation"]) == {A0, A1} and set(step["action"]) == {A0, A1}
     assert {"reward", "terminated", "truncated", "info", "step"} <= set(step)
@@ -220,8 +221,13 @@ def test_play_against_a_partner() -> None:
     out = io.StringIO()
     human = HumanAgent(stdin=io.StringIO("It is Lima.\nI stand by Lima.\n"), stdout=out)
     partner = ScriptedDebater(p_correct=0.0, p_yield=1.0, questions=[PERU])
-    played = play_against(
-        partner, human=human, episodes=1, env_kwargs={"questions": [PERU]}, stdout=out
+    played = play_in_terminal(
+        ENV_ID,
+        human=human,
+        partner=partner,
+        episodes=1,
+        env_kwargs={"questions": [PERU]},
+        stdout=out,
     )
     text = out.getvalue()
-    assert played == 1 and "Your reward: +1.00" in text and "The answer was Lima" in text
+    assert played == 1 and "return: +1.00" in text and "The answer was Lima" in text

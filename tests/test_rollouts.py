@@ -11,6 +11,7 @@ import societygym  # noqa: F401  (registers the ids)
 from societygym.agents.llm_agent import LLMAgent
 from societygym.agents.simple import FixedAgent
 from societygym.envs.persuasion.debaters import ScriptedDebater
+from societygym.episodes import env_seed
 from societygym.llm import load_llm
 from societygym.rollouts import collect_rollouts
 
@@ -37,7 +38,7 @@ def test_llm_rollouts_batch_calls_and_keep_tokens_and_env_rewards(tiny, tmp_path
     rollouts = collect_rollouts("Trivia-Calibration-v0", agent, episodes=6, num_envs=4, seed=10)
     assert llm.batches == [4, 2]  # one call per lockstep step across the copies
     assert [row["episode"] for row in rollouts.rows] == list(range(6))
-    assert [row["seed"] for row in rollouts.rows] == list(range(10, 16))
+    assert [(row["seed"], row["index"]) for row in rollouts.rows] == [(10, i) for i in range(6)]
     env = gym.make("Trivia-Calibration-v0")
     for row in rollouts.rows:
         assert row["completion_tokens"] == len(row["completion_token_ids"]) > 0
@@ -46,7 +47,7 @@ def test_llm_rollouts_batch_calls_and_keep_tokens_and_env_rewards(tiny, tmp_path
         assert tiny.tokenizer.decode(row["completion_token_ids"], skip_special_tokens=True)
         assert json.loads(row["prompt"])[-1]["role"] == "user"
         assert row["action"] == row["completion"].strip()
-        observation, _ = env.reset(seed=row["seed"])
+        observation, _ = env.reset(seed=env_seed(row["seed"], row["index"]))
         assert observation == row["observation"]
         _, reward, terminated, _, info = env.step(row["action"])
         assert (row["reward"], row["terminated"]) == (reward, terminated)

@@ -20,15 +20,15 @@ from societygym.integrations.trl import (
     prompt_dataset,
 )
 
-SAY = [{"role": "assistant", "content": "I'm absolutely certain it is WY."}]
+SAY = [{"role": "assistant", "content": "I'm absolutely certain it is Thimphu."}]
 
 
 def test_prompt_dataset_renders_the_llm_agents_prompt():
     dataset = prompt_dataset("Trivia-Calibration-v0", 3, seed=7)
-    assert dataset["seed"] == [7, 8, 9]
+    assert dataset["seed"] == [7, 7, 7] and dataset["index"] == [0, 1, 2]
     session = EnvSession("Trivia-Calibration-v0")
     for row in dataset:
-        assert session.reset(seed=row["seed"]) == row["observation"]
+        assert session.reset(row["seed"], row["index"]) == row["observation"]
         assert row["prompt"] == session.prompt()
         assert row["prompt"][-1]["content"].endswith(f"Question: {row['observation']}\nResponse:")
     text = prompt_dataset("Trivia-Calibration-v0", 1, chat=False)[0]["prompt"]
@@ -40,10 +40,10 @@ def test_env_reward_is_the_envs_reward_and_logs_info_metrics():
     reward = EnvReward("Trivia-Calibration-v0", metrics=("correct", "accepted"))
     logged = {}
     rewards = reward(
-        dataset["prompt"], [SAY] * 4, dataset["seed"], dataset["observation"],
+        dataset["prompt"], [SAY] * 4, dataset["seed"], dataset["index"], dataset["observation"],
         log_metric=logged.__setitem__,
     )  # fmt: skip
-    # Wyoming (seed 0) is WY: a confident right answer is accepted; the other three are
+    # Bhutan (seed 0, index 0) is Thimphu: a confident right answer is accepted; the other three are
     # confident wrong answers, accepted too. The default reward is c - (p_accept - c)**2.
     p = reward.history[0]["infos"][0]["p_accept"]
     assert p > 0.66
@@ -52,7 +52,7 @@ def test_env_reward_is_the_envs_reward_and_logs_info_metrics():
     assert reward.history[0]["completions"] == [SAY[0]["content"]] * 4
     assert [info["outcome"] for info in reward.history[0]["infos"]] == ["TA", "FA", "FA", "FA"]
     with pytest.raises(RuntimeError, match="deterministic"):
-        reward(dataset["prompt"][:1], [SAY], [1], dataset["observation"][:1])
+        reward(dataset["prompt"][:1], [SAY], [1], [0], dataset["observation"][:1])
 
 
 def test_env_reward_refuses_multi_step_envs():
@@ -67,25 +67,25 @@ def test_trl_environment_plays_textcraft_to_the_end():
     log: list[Episode] = []
     env = environment_factory("TextCraft-v0", log=log)()
     assert isinstance(env, TRLEnvironment)
-    # TRL hands reset() the whole row; the env uses the seed only.
+    # TRL hands reset() the whole row; the env uses the key (seed, index) only.
     assert env.reset(**dataset[1]) is None
     session = EnvSession("TextCraft-v0")
-    session.reset(seed=dataset[1]["seed"])
+    session.reset(dataset[1]["seed"], dataset[1]["index"])
     plan = solve(session.info["goal"], session.env.unwrapped.book)
     replies = [env.act(command) for command in plan]
     assert all("Your turn." in reply for reply in replies[:-1])
     assert "The episode is over." in replies[-1]
     assert env.get_reward() == 1.0
     assert env.act("inventory").startswith("The episode is over")
-    assert log == [Episode(4, plan, [0.0] * (len(plan) - 1) + [1.0], 1.0, done=True)]
-    env.reset(seed=dataset[1]["seed"])
+    assert log == [Episode(3, 1, plan, [0.0] * (len(plan) - 1) + [1.0], 1.0, done=True)]
+    env.reset(dataset[1]["seed"], dataset[1]["index"])
     assert env.get_reward() == 0.0
-    assert len(log) == 2 and log[1] == Episode(4)
+    assert len(log) == 2 and log[1] == Episode(3, 1)
 
 
 def test_trl_environment_plays_one_seat_of_persuasion():
     env = TRLEnvironment("Persuasion-v0", {"max_rounds": 2})
-    for answer, reward in (("WY", 1.0), ("Paris", 0.0)):  # seed 0 asks about Wyoming
+    for answer, reward in (("Thimphu", 1.0), ("Paris", 0.0)):  # key (0, 0) asks about Bhutan
         env.reset(seed=0)
         replies = [env.act(f"I am certain.\nAnswer: {answer}")]
         while "The episode is over." not in replies[-1]:
@@ -117,10 +117,11 @@ def test_grpo_command_trains_on_env_rewards(tmp_path, monkeypatch, capsys):
     session = EnvSession("Trivia-Calibration-v0")
     for step, (entry, call) in enumerate(zip(curve, reward.history, strict=True)):
         # step k trains on episodes 2k and 2k + 1, each with 2 generations
-        assert sorted(call["seeds"]) == [2 * step, 2 * step, 2 * step + 1, 2 * step + 1]
+        assert sorted(call["indices"]) == [2 * step, 2 * step, 2 * step + 1, 2 * step + 1]
         replayed = []
-        for seed, completion in zip(call["seeds"], call["completions"], strict=True):
-            session.reset(seed=seed)
+        keys = zip(call["seeds"], call["indices"], strict=True)
+        for (seed, index), completion in zip(keys, call["completions"], strict=True):
+            session.reset(seed, index)
             replayed.append(session.step(completion).reward)
         assert replayed == call["rewards"]
         assert math.isclose(entry["reward"], sum(replayed) / 4, abs_tol=1e-6)
@@ -202,8 +203,8 @@ def _teach_textcraft(folder, actions: str, seed: int, steps: int = 100):
     tokenizer = AutoTokenizer.from_pretrained(tiny_llm_dir())
     with_tool_template(tokenizer, actions)
     env, session = TRLEnvironment("TextCraft-v0"), EnvSession("TextCraft-v0")
-    session.reset(seed=seed)
-    env.reset(seed=seed)
+    session.reset(seed, 0)
+    env.reset(seed, 0)
     hint = REPLY_HINT if actions == "replies" else True
     messages = list(prompt_dataset("TextCraft-v0", 1, seed=seed, tool_hint=hint)[0]["prompt"])
 
@@ -235,7 +236,7 @@ def _replayed_returns(env_id, env_kwargs, episodes):
     session = EnvSession(env_id, env_kwargs)
     returns = []
     for episode in episodes:
-        session.reset(seed=episode["seed"])
+        session.reset(episode["seed"], episode["index"])
         for action in episode["actions"]:
             session.step(action)
         assert session.done == episode["done"]
@@ -246,23 +247,24 @@ def _replayed_returns(env_id, env_kwargs, episodes):
 @pytest.mark.parametrize("actions", ["tool_calls", "replies"])
 def test_grpo_command_trains_multi_turn_textcraft_on_env_returns(tmp_path, capsys, actions):
     """The command's multi-turn path, a real ``GRPOTrainer`` with LoRA: 2 steps of one
-    TextCraft episode x 2 generations each, the tiny model taught episode 1's solution. The
+    TextCraft episode x 2 generations each, the tiny model taught episode (4, 0)'s solution. The
     trainer steps the env through the tool calls, and every logged reward is the return of
     the episodes the env played, re-checked by replaying their actions on a fresh env."""
     from societygym.integrations import trl_grpo
 
     model = tmp_path / "taught"
-    _teach_textcraft(model, actions, seed=1)
+    _teach_textcraft(model, actions, seed=4)
     out = tmp_path / "grpo"
     trl_grpo.main(
         ["--env", "TextCraft-v0", "--multi-turn", "--actions", actions, "--model", str(model),
-         "--seed", "1", "--steps", "2", "--prompts-per-step", "1", "--num-generations", "2",
+         "--seed", "4", "--steps", "2", "--prompts-per-step", "1", "--num-generations", "2",
          "--max-completion-length", "512", "--max-turn-length", "96", "--temperature", "0.5",
          "--out", str(out)]
     )  # fmt: skip
     curve = _printed_curve(capsys, out)
     episodes = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    assert [e["seed"] for e in episodes] == [1, 1, 2, 2]  # step k plays episode k, twice
+    keys = [(e["seed"], e["index"]) for e in episodes]
+    assert keys == [(4, 0), (4, 0), (4, 1), (4, 1)]  # step k plays episode k, twice
     returns = _replayed_returns("TextCraft-v0", None, episodes)
     assert returns == [e["episode_return"] for e in episodes]
     for entry, step in zip(curve, (returns[:2], returns[2:]), strict=True):
@@ -270,7 +272,7 @@ def test_grpo_command_trains_multi_turn_textcraft_on_env_returns(tmp_path, capsy
     # the taught episode is solved through the tools, in the planner's three commands
     assert returns[:2] == [1.0, 1.0] and [len(e["actions"]) for e in episodes[:2]] == [3, 3]
     assert curve[0]["env/steps"] == 3.0 and curve[0]["tools/call_frequency"] >= 3.0
-    assert returns[2:] == [0.0, 0.0]  # episode 2 was not taught
+    assert returns[2:] == [0.0, 0.0]  # episode (4, 1) was not taught
 
 
 def test_grpo_command_trains_one_seat_of_persuasion(tmp_path, capsys):
@@ -286,7 +288,8 @@ def test_grpo_command_trains_one_seat_of_persuasion(tmp_path, capsys):
     )  # fmt: skip
     (entry,) = json.loads((out / "reward_curve.json").read_text())
     episodes = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    assert [e["seed"] for e in episodes] == [0, 0] and all(e["done"] for e in episodes)
+    keys = [(e["seed"], e["index"]) for e in episodes]
+    assert keys == [(0, 0), (0, 0)] and all(e["done"] for e in episodes)
     returns = _replayed_returns("Persuasion-v0", {"max_rounds": 2}, episodes)
     assert returns == [e["episode_return"] for e in episodes]
     assert math.isclose(entry["reward"], sum(returns) / 2, abs_tol=1e-6)

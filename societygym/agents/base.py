@@ -39,6 +39,14 @@ class BaseAgent:
         """Called at the start of every episode."""
 
 
+def batches(agent: Any) -> bool:
+    """Whether an agent (or agent class) answers many observations at once with an
+    ``act_batch`` of its own, rather than ``BaseAgent``'s loop over ``act``."""
+    cls = agent if isinstance(agent, type) else type(agent)
+    own = getattr(cls, "act_batch", None)
+    return own is not None and own is not BaseAgent.act_batch
+
+
 def act_batch(agent: Any, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
     """Batched actions from any agent, whether or not it implements ``act_batch``."""
     if hasattr(agent, "act_batch"):

@@ -8,6 +8,7 @@ from typing import Any
 from gymnasium import spaces
 
 from societygym.agents.base import BaseAgent
+from societygym.contracts import prompt_hooks
 from societygym.llm.base import LLM, Generation, Prompt, SamplingParams
 
 DEFAULT_PROMPT = "{observation}"
@@ -62,10 +63,11 @@ class LLMAgent(BaseAgent):
 
     def bind(self, env_id: str, action_space: spaces.Space, env_class: type | None) -> None:
         super().bind(env_id, action_space, env_class)
+        prompt, parser = prompt_hooks(env_class)
         if self.prompt is None:
-            self.prompt = getattr(env_class, "agent_prompt", DEFAULT_PROMPT)
+            self.prompt = prompt or DEFAULT_PROMPT
         if self.parser is None:
-            self.parser = getattr(env_class, "parse_llm_action", None)
+            self.parser = parser
 
     def render_prompt(self, observation: Any) -> Prompt:
         text = (self.prompt or DEFAULT_PROMPT).replace(

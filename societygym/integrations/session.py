@@ -2,24 +2,28 @@
 
 Trainers (TRL's reward functions and environments, verifiers' env loop) drive an episode one
 completion at a time rather than through an agent object, so they need the env wrapped the
-other way round: ``reset(seed)`` gives the first prompt, ``step(completion)`` parses the
+other way round: ``reset(seed, index)`` gives the first prompt, ``step(completion)`` parses the
 completion with the env's own parser and returns what the policy sees next. The prompt and
 the parser are ``LLMAgent``'s (the env's ``agent_prompt`` and ``parse_llm_action``), so a
-policy trained here sees exactly what ``societygym run --agent llm`` shows it.
+policy trained here sees exactly what ``societygym run --agent llm`` shows it, and the
+episode is the episode engine's for the key ``(env_id, seed, index)``: the one
+``societygym run --seed seed`` plays as its episode ``index``.
 
 PettingZoo parallel envs (``Persuasion-v0``) are played from ``seat``; the other seats are
-played by ``partner`` (default: the scripted, deterministic ``ScriptedDebater``), batched
-through ``act_batch``, and steps where the seat has nothing to say are played through.
+played by ``partner`` (default: the scripted, deterministic ``ScriptedDebater``), and steps
+where the seat has nothing to say are played through, by the engine's rule of who acts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from societygym.agents.base import act_batch
 from societygym.agents.llm_agent import LLMAgent, observation_text
+from societygym.contracts import Agent
+from societygym.episodes import SEAT, EpisodeKey, SingleSeat, bind, make_env
+from societygym.episodes.engine import Table, act
 from societygym.llm.base import Prompt
 
 
@@ -31,8 +35,22 @@ class StepResult:
     info: dict[str, Any]
 
 
+class _Given:
+    """The seat's agent inside the engine: it plays the action the trainer handed in."""
+
+    def __init__(self) -> None:
+        self.action: Any = None
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        return self.action
+
+    def act_batch(self, observations: Sequence[Any], infos: Sequence[Any]) -> list:
+        return [self.action for _ in observations]
+
+
 class EnvSession:
-    """An env (by id) played from one seat: ``reset(seed)``, then ``step(text)`` until done.
+    """An env (by id) played from one seat: ``reset(seed, index)``, then ``step(text)``
+    until done.
 
     ``prompt_kwargs`` go to ``LLMAgent`` (``prompt``, ``system``, ``chat``, ``parser``) and
     decide how observations become prompts and completions become actions.
@@ -44,53 +62,45 @@ class EnvSession:
         env_kwargs: Mapping[str, Any] | None = None,
         *,
         seat: str | None = None,
-        partner: Any = None,
+        partner: Agent | None = None,
         **prompt_kwargs: Any,
     ) -> None:
-        from societygym.registry import entry
-
         self.env_id = env_id
-        self.multi_agent = entry(env_id).multi_agent
+        self.env = make_env(env_id, env_kwargs)
+        self.multi_agent = not isinstance(self.env, SingleSeat)
         # No LLM: the agent is only the prompt template and parser here.
         self.format = LLMAgent(llm=None, **prompt_kwargs)  # type: ignore[arg-type]
+        self._given = _Given()
         if self.multi_agent:
-            from societygym.envs.persuasion.rollout import make_parallel
-
-            self.env = make_parallel(env_id, env_kwargs)
             self.seat = seat or self.env.possible_agents[0]
             if self.seat not in self.env.possible_agents:
                 raise ValueError(f"{env_id} has no agent {self.seat!r}")
             self.partner = partner if partner is not None else _default_partner()
-            action_space = self.env.action_space(self.seat)
-            for agent_id in self.env.possible_agents:
-                if agent_id != self.seat and hasattr(self.partner, "bind"):
-                    self.partner.bind(env_id, self.env.action_space(agent_id), _cls(self.env))
+            players: dict[str, Any] = dict.fromkeys(self.env.possible_agents, self.partner)
         else:
             if seat is not None or partner is not None:
                 raise ValueError(f"{env_id} is single-agent: it takes no seat or partner")
-            import gymnasium as gym
-
-            self.env = gym.make(env_id, **dict(env_kwargs or {}))
-            self.seat, self.partner = None, None
-            action_space = self.env.action_space
-        self.format.bind(env_id, action_space, _cls(self.env))
-        self.observation: Any = None
-        self.info: dict[str, Any] = {}
+            self.seat, self.partner, players = SEAT, None, {}
+        bind(players, env_id, self.env)
+        players[self.seat] = self._given
+        self.format.bind(env_id, self.env.action_space(self.seat), type(self.env.unwrapped))
+        self._table = Table([self.env], players, ())
+        self._slot = self._table.slots[0]
         self.total_reward = 0.0
         self.done = True
         self.steps = 0
+        self.observation: Any = None
+        self.info: dict[str, Any] = {}
 
     # --- the episode ----------------------------------------------------------------------
 
-    def reset(self, seed: int | None = None, options: dict | None = None) -> str:
-        """Start episode ``seed``; returns the seat's first observation as text."""
-        self.total_reward, self.steps, self.done = 0.0, 0, False
-        if self.multi_agent:
-            observations, infos = self.env.reset(seed=seed, options=options)
-            self._seat_view(observations, infos)
-            self.total_reward += self._play_partner_turns(observations, infos)
-        else:
-            self.observation, self.info = self.env.reset(seed=seed, options=options)
+    def reset(self, seed: int = 0, index: int = 0, *, indexed: bool = False) -> str:
+        """Start episode ``(env_id, seed, index)`` (``indexed``: on instance ``index``);
+        returns the seat's first observation as text."""
+        self.steps, self.done = 0, False
+        self._table.start(self._slot, EpisodeKey(self.env_id, int(seed), int(index), indexed))
+        self._see()
+        self.total_reward = self._play_until_the_seat_acts()
         return self.text
 
     def prompt(self) -> Prompt:
@@ -106,15 +116,12 @@ class EnvSession:
         """Play one completion; later calls after the end raise ``RuntimeError``."""
         if self.done:
             raise RuntimeError("the episode is over: call reset() first")
-        action = self.parse(completion)
-        if self.multi_agent:
-            reward = self._step_parallel({self.seat: action, **self._partner_actions()})
-        else:
-            self.observation, reward, terminated, truncated, self.info = self.env.step(action)
-            self.done = bool(terminated or truncated)
+        self._given.action = self.parse(completion)
+        reward = self._advance()
+        reward += self._play_until_the_seat_acts()
         self.steps += 1
-        self.total_reward += float(reward)
-        return StepResult(self.text, float(reward), self.done, self.info)
+        self.total_reward += reward
+        return StepResult(self.text, reward, self.done, self.info)
 
     @property
     def text(self) -> str:
@@ -123,49 +130,28 @@ class EnvSession:
     def close(self) -> None:
         self.env.close()
 
-    # --- PettingZoo -----------------------------------------------------------------------
+    def _see(self) -> None:
+        """What the seat sees now (it keeps its last view while only others are told)."""
+        if self.seat in self._slot.observations:
+            self.observation = self._slot.observations[self.seat]
+        self.info = self._slot.infos.get(self.seat, self.info)
 
-    def _seat_view(self, observations: dict[str, Any], infos: dict[str, Any]) -> None:
-        if self.seat in observations:
-            self.observation = observations[self.seat]
-        self.info = infos.get(self.seat, self.info)
-        self._observations, self._infos = observations, infos
+    def _advance(self) -> float:
+        """One env step with every pending action; the seat's reward."""
+        actions, calls = act(self._table, [self._slot])
+        if self._table.advance(self._slot, actions[0], calls[0]) is not None:
+            self.done = True
+        self._see()
+        rewards = self._slot.trace[-1]["reward"]
+        return float(rewards.get(self.seat, 0.0) if self.multi_agent else rewards)
 
-    def _must_act(self, agent_id: str) -> bool:
-        return (
-            agent_id in self.env.agents and self._infos[agent_id].get("to_act", True) is not False
-        )
-
-    def _partner_actions(self) -> dict[str, Any]:
-        others = [a for a in self.env.agents if a != self.seat and self._must_act(a)]
-        if not others:
-            return {}
-        actions = act_batch(
-            self.partner,
-            [self._observations[a] for a in others],
-            [self._infos[a] for a in others],
-        )
-        return dict(zip(others, actions, strict=True))
-
-    def _step_parallel(self, actions: dict[str, Any]) -> float:
-        """Step with ``actions``, then play on until the seat must speak or the end."""
-        observations, rewards, _, _, infos = self.env.step(actions)
-        reward = float(rewards.get(self.seat, 0.0))
-        self._seat_view(observations, infos)
-        return reward + self._play_partner_turns(observations, infos)
-
-    def _play_partner_turns(self, observations: dict[str, Any], infos: dict[str, Any]) -> float:
+    def _play_until_the_seat_acts(self) -> float:
+        """The other seats' turns, until the seat must act or the episode ends; the seat's
+        reward over them."""
         reward = 0.0
-        while self.env.agents and not self._must_act(self.seat):
-            observations, rewards, _, _, infos = self.env.step(self._partner_actions())
-            reward += float(rewards.get(self.seat, 0.0))
-            self._seat_view(observations, infos)
-        self.done = not self.env.agents
+        while not self.done and self.seat not in self._table.pending(self._slot):
+            reward += self._advance()
         return reward
-
-
-def _cls(env: Any) -> type:
-    return type(env.unwrapped)
 
 
 def _default_partner() -> Any:

@@ -2,10 +2,10 @@
 
 Single-step envs (trivia, date and LOGO programs, TextCraft programs, the persuasion
 evaluations with one agent turn, ...) map onto ``GRPOTrainer`` directly:
-``prompt_dataset`` renders episode ``i`` (``reset(seed=seed + i)``, as ``societygym run``
-numbers episodes) into the LLM agent's prompt, and ``EnvReward`` scores each completion by
-replaying that episode and stepping the env with it, so every logged reward is the env's
-own. The env is deterministic given its seed, which the replay checks.
+``prompt_dataset`` renders episode ``(seed, i)`` (the episode ``societygym run --seed seed``
+plays as its ``i``-th) into the LLM agent's prompt, and ``EnvReward`` scores each completion
+by replaying that episode and stepping the env with it, so every logged reward is the env's
+own. The env is deterministic given its key, which the replay checks.
 
 Multi-step envs (``TextCraft-v0``, ``Persuasion-v0``) use TRL's ``environment_factory``:
 ``TRLEnvironment`` exposes one tool, ``act``, that steps the env, and ``get_reward``, the
@@ -50,7 +50,8 @@ def prompt_dataset(
     **session_kwargs: Any,
 ) -> Any:
     """A ``datasets.Dataset`` of ``size`` episodes: ``prompt`` (chat messages, or text with
-    ``chat=False``), ``seed``, ``env_id`` and ``observation`` (the first observation's text).
+    ``chat=False``), ``seed`` and ``index`` (the episode's key), ``env_id`` and
+    ``observation`` (the first observation's text).
 
     ``session_kwargs`` go to ``EnvSession`` (``seat``, ``partner``, ``prompt``, ``system``,
     ``chat``); ``tool_hint`` appends an instruction to call the ``act`` tool (multi-turn),
@@ -62,12 +63,18 @@ def prompt_dataset(
     session = EnvSession(env_id, env_kwargs, **session_kwargs)
     rows = []
     for episode in range(size):
-        observation = session.reset(seed=seed + episode)
+        observation = session.reset(seed, episode)
         prompt = session.prompt()
         if hint:
             prompt = _with_hint(prompt, hint)
         rows.append(
-            {"prompt": prompt, "seed": seed + episode, "env_id": env_id, "observation": observation}
+            {
+                "prompt": prompt,
+                "seed": seed,
+                "index": episode,
+                "env_id": env_id,
+                "observation": observation,
+            }
         )
     session.close()
     return Dataset.from_list(rows)
@@ -78,7 +85,7 @@ class EnvReward:
     completion; the reward is the env's. ``metrics`` are ``info`` keys (numbers or booleans)
     whose batch means are logged next to the reward, e.g. ``("correct", "accepted")``.
 
-    ``history`` keeps, per call, the seeds, completions, rewards and infos, so that a run can
+    ``history`` keeps, per call, the keys, completions, rewards and infos, so that a run can
     be audited against the env.
     A completion that does not end its episode raises ``ValueError``: the env is multi-step,
     so train it with ``TRLEnvironment`` instead.
@@ -102,16 +109,20 @@ class EnvReward:
         prompts: Sequence[Any],
         completions: Sequence[Any],
         seed: Sequence[int],
+        index: Sequence[int] | None = None,
         observation: Sequence[str] | None = None,
         log_metric: Callable[[str, float], None] | None = None,
         **_: Any,
     ) -> list[float]:
         rewards, infos, texts = [], [], [completion_text(c) for c in completions]
-        for index, (text, episode_seed) in enumerate(zip(texts, seed, strict=True)):
-            replayed = self.session.reset(seed=int(episode_seed))
-            if observation is not None and replayed != observation[index]:
+        indices = [0] * len(texts) if index is None else index
+        keys = list(zip(seed, indices, strict=True))
+        for row, (text, (episode_seed, episode)) in enumerate(zip(texts, keys, strict=True)):
+            replayed = self.session.reset(int(episode_seed), int(episode))
+            if observation is not None and replayed != observation[row]:
                 raise RuntimeError(
-                    f"{self.session.env_id} seed {episode_seed} replayed a different first "
+                    f"{self.session.env_id} episode {(episode_seed, episode)} replayed a "
+                    "different first "
                     "observation than the prompt was made from: is the env deterministic?"
                 )
             result = self.session.step(text)
@@ -125,6 +136,7 @@ class EnvReward:
         self.history.append(
             {
                 "seeds": [int(x) for x in seed],
+                "indices": [int(x) for x in indices],
                 "completions": texts,
                 "rewards": rewards,
                 "infos": infos,
@@ -143,6 +155,7 @@ class Episode:
     """One episode a ``TRLEnvironment`` played: what it was given and what the env paid."""
 
     seed: int | None
+    index: int = 0
     actions: list[str] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)  # one per action
     episode_return: float = 0.0  # what ``get_reward`` returns (includes partner turns)
@@ -153,7 +166,8 @@ class TRLEnvironment:
     """A multi-step env for ``GRPOTrainer(environment_factory=...)``.
 
     TRL calls ``reset(**row)`` with a row of ``prompt_dataset(..., tool_hint=True)`` (only
-    its ``seed`` is used: the prompt already shows the first observation), exposes every
+    its key, ``seed`` and ``index``, is used: the prompt already shows the first
+    observation), exposes every
     public method but ``reset``/``get_reward`` as a tool (here only ``act``), and adds
     ``get_reward`` (the episode's total reward) to the rewards. Each reset appends the new
     ``Episode`` to ``log`` when one is given (TRL resets once per rollout, in batch order).
@@ -171,10 +185,10 @@ class TRLEnvironment:
         self._log = log
         self._episode = Episode(seed=None, done=True)
 
-    def reset(self, seed: int | None = None, **_: Any) -> None:
-        seed = None if seed is None else int(seed)
-        self._session.reset(seed=seed)
-        self._episode = Episode(seed=seed, episode_return=self._session.total_reward)
+    def reset(self, seed: int = 0, index: int = 0, **_: Any) -> None:
+        seed, index = int(seed), int(index)
+        self._session.reset(seed, index)
+        self._episode = Episode(seed, index, episode_return=self._session.total_reward)
         if self._log is not None:
             self._log.append(self._episode)
 

@@ -12,7 +12,7 @@ verifiers names a plugin by an importable module that exports one ``Taskset``, `
     env = vf.load_environment(config)
 
 (or on the command line ``--env.taskset.id societygym-verifiers --env.taskset.env
-TextCraft-v0``). Task ``i`` is episode ``seed + i`` of the env, prompted as the LLM agent is
+TextCraft-v0``). Task ``i`` is episode ``(seed, i)`` of the env, prompted as the LLM agent is
 (``EnvSession``). ``SocietyGymEnv.run`` plays the episode with the env as the user, the way
 verifiers' TextArena env does: each assistant reply is stepped into the env, the next
 observation comes back as the user turn, and the episode's total reward is the trace's
@@ -55,7 +55,7 @@ class SocietyGymTasksetConfig(vf.TasksetConfig):
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments for the env (``gym.make`` / ``pettingzoo.make``)."""
     seed: int = 0
-    """Task ``i`` is the episode reset with seed ``seed + i``."""
+    """Task ``i`` is the episode ``(env, seed, i)``: ``societygym run --seed seed``'s ``i``-th."""
     size: int = Field(100, ge=1)
     """How many tasks (episodes) the taskset holds."""
     seat: str | None = None
@@ -65,7 +65,7 @@ class SocietyGymTasksetConfig(vf.TasksetConfig):
 
 class SocietyGymData(vf.TaskData):
     info: dict[str, Any]
-    """``env``, ``env_kwargs``, ``seed`` and ``seat``: what replays the episode."""
+    """``env``, ``env_kwargs``, ``seed``, ``index`` and ``seat``: what replays the episode."""
 
 
 class SocietyGymTask(vf.Task[SocietyGymData, vf.State, vf.TaskConfig]):
@@ -77,18 +77,18 @@ class SocietyGymTaskset(vf.Taskset[SocietyGymTask, SocietyGymTasksetConfig]):
         config = self.config
         session = _session(config.env, config.env_kwargs, config.seat)
         for i in range(config.size):
-            seed = config.seed + i
-            session.reset(seed=seed)
+            session.reset(config.seed, i)
             system, prompt = _split_prompt(session.prompt())
             yield SocietyGymTask(
                 SocietyGymData(
-                    name=f"{config.env}#{seed}",
+                    name=f"{config.env}#{config.seed}/{i}",
                     prompt=prompt,
                     system_prompt=system,
                     info={
                         "env": config.env,
                         "env_kwargs": config.env_kwargs,
-                        "seed": seed,
+                        "seed": config.seed,
+                        "index": i,
                         "seat": config.seat,
                     },
                 ),
@@ -110,7 +110,7 @@ class SocietyGymEnv(vf.Env[SocietyGymEnvConfig]):
     async def run(self, task: SocietyGymTask, agents: vf.Agents) -> None:
         info = task.data.info
         session = _session(info["env"], info["env_kwargs"], info["seat"])
-        session.reset(seed=info["seed"])
+        session.reset(info["seed"], info.get("index", 0))
         turns = 0
         async with agents.agent.interaction(task) as interaction:
             segment = await interaction.turn()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from societygym.leaderboard.suites import SUITES, TEACHING_DOMAINS
+from societygym.leaderboard.suites import SUITES
+from societygym.registry import TEACHING_DOMAINS
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,11 @@ def _teaching_baselines() -> list[Baseline]:
     teachers write that domain's examples; the tree policies need no domain)."""
     found = []
     for domain in TEACHING_DOMAINS:
-        base = f"teaching-{domain.lower()}"
+        base = f"teaching-{domain.stem.lower()}"
         kinds = [s for s in (base, f"{base}-skill-list", f"{base}-skill-tree") if s in SUITES]
         if not kinds:
             continue
-        data = {"domain": domain.lower(), "examples_per_step": 40}
+        data = {"domain": domain.name, "examples_per_step": 40}
         writing = tuple(s for s in kinds if not s.endswith("skill-tree"))
         tree = tuple(s for s in kinds if s.endswith("skill-tree"))
         found += [
@@ -146,8 +147,8 @@ def run_baselines(
     """Evaluate every selected baseline on every selected suite it applies to;
     ``missing_only`` skips the pairs the shipped board already scores."""
     from societygym.leaderboard.bundle import write
-    from societygym.leaderboard.commands import submit
     from societygym.leaderboard.store import file_name
+    from societygym.leaderboard.submission import submit
 
     covered = board_coverage(shipped_bundles()) if missing_only else []
     shipped = {(c.baseline.name, c.suite) for c in covered if c.bundle}

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from societygym.leaderboard.suites import SUITES
+from societygym.tables import format_table
 
 COLUMNS = (
     "rank",
@@ -70,12 +71,12 @@ def cells(row: Mapping[str, Any]) -> list[str]:
 
 
 def render_text(tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
-    from societygym.cli import _table
-
     if not tables:
         return "the board is empty: `societygym leaderboard submit` adds to it"
     parts = []
     for label, rows in tables.items():
         description = SUITES[label.split()[0]].description if label.split()[0] in SUITES else ""
-        parts.append(f"== {label} ==  {description}\n" + _table([cells(r) for r in rows], COLUMNS))
+        parts.append(
+            f"== {label} ==  {description}\n" + format_table([cells(r) for r in rows], COLUMNS)
+        )
     return "\n\n".join([*parts, LEGEND])

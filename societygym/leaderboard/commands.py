@@ -5,71 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from societygym.agents import parse_kv
-from societygym.leaderboard.suites import Suite
+from societygym.leaderboard.submission import DEFAULT_RUNS, submit
+from societygym.tables import format_table
 
-DEFAULT_RUNS = "runs/leaderboard"
-
-
-def submit(
-    suite_name: str | Suite,
-    agent: str,
-    agent_args: dict[str, Any],
-    name: str,
-    *,
-    db: str | None = None,
-    runs: str | Path = DEFAULT_RUNS,
-    run_dir: str | Path | None = None,
-    backend: str = "process",
-    workers: int | None = None,
-    batch_size: int = 8,
-    progress: bool = True,
-    store: bool = True,
-) -> dict[str, Any]:
-    """Evaluate (or resume evaluating) an agent on a suite, write its bundle, store it."""
-    from societygym.leaderboard import bundle as bundles
-    from societygym.leaderboard.episodes import AgentSpec
-    from societygym.leaderboard.evaluate import evaluate, run_folder, run_spec
-    from societygym.leaderboard.suites import get_suite
-
-    bundles.check_name(name)
-    suite = suite_name if isinstance(suite_name, Suite) else get_suite(suite_name)
-    spec_agent = AgentSpec(agent, agent_args)
-    spec = run_spec(suite, spec_agent, batch_size)
-    folder = Path(run_dir) if run_dir else run_folder(Path(runs), name, spec)
-    start = time.perf_counter()
-    results = evaluate(
-        suite,
-        spec_agent,
-        folder,
-        backend=backend,
-        workers=workers,
-        batch_size=batch_size,
-        progress=progress,
-        spec=spec,
-    )
-    run = {
-        "wall_s": round(time.perf_counter() - start, 3),
-        "backend": backend,
-        "workers": workers,
-        "run_dir": str(folder),
-    }
-    bundle = bundles.build(name, suite, spec, results, run=run)
-    bundles.write(bundle, folder / "bundle.json")
-    if store:
-        from societygym.leaderboard.store import Store
-
-        Store(db).add(bundle)
-    return bundle
+__all__ = ["DEFAULT_RUNS", "add_parser", "submit"]
 
 
 def _print_summary(bundle: dict[str, Any]) -> None:
-    from societygym.cli import _table
-
     summary = bundle["summary"]
     rows = [
         (
@@ -88,7 +34,7 @@ def _print_summary(bundle: dict[str, Any]) -> None:
             " ".join(f"{v:.3f}" for v in summary["per_seed"]),
         )
     )
-    print(_table(rows, ("task", "mean", "95% CI", "per seed")))
+    print(format_table(rows, ("task", "mean", "95% CI", "per seed")))
     print(f"\nbundle {bundle['hash']}")
 
 
@@ -269,7 +215,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
-    from societygym.cli import _table
     from societygym.leaderboard.suites import SUITES
 
     rows = []
@@ -291,7 +236,7 @@ def cmd_suites(args: argparse.Namespace) -> int:
             )
         )
     header = ("suite", "version", "tasks", "episodes", "hash", "instances", "description")
-    print(_table(rows, header))
+    print(format_table(rows, header))
     if args.json:
         print(json.dumps({s.name: s.to_dict() for s in SUITES.values()}, indent=1))
     return 0
@@ -301,7 +246,6 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     from societygym.leaderboard.baselines import board_coverage, run_baselines, shipped_bundles
 
     if args.status:
-        from societygym.cli import _table
         from societygym.leaderboard.store import file_name
 
         rows = [
@@ -313,7 +257,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
             )
             for c in board_coverage(shipped_bundles())
         ]
-        print(_table(rows, ("baseline", "suite", "cost", "shipped bundle")))
+        print(format_table(rows, ("baseline", "suite", "cost", "shipped bundle")))
         return 0
     for bundle in run_baselines(
         args.suite,

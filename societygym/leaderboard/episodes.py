@@ -1,21 +1,15 @@
-"""Playing leaderboard episodes: one worker's envs and agents, lockstep groups, traces.
+"""Playing leaderboard episodes: one worker's envs and agents, groups, results, traces.
 
-Every episode is addressed by ``(task, seed, index)`` and depends on nothing else: the env
-is reset with instance ``index`` and the seed ``env_seed(seed, index)``, and the action space
-the agent samples from is seeded from the key before every episode. That is what makes
-serial, process-pool and Ray runs, and a resumed run, give the same results. (Resetting
-every instance with the bare suite seed would hand all instances of a seed the same random
-draws — one scripted speaker's coin for every question — and correlate their results.)
-Agents that batch (``act_batch`` of their own) play a group of episodes in lockstep; others
-play one at a time, since lockstep would only interleave their random draws across episodes.
+Every episode is addressed by ``(task, seed, index)`` and played by the episode engine
+(``societygym.episodes``) as the key ``(env id, seed, index)``, so it depends on nothing else:
+serial, process-pool and Ray runs, a resumed run, and ``societygym run --indexed`` play the
+same episode for the same key.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from societygym.agents import load_agent
-from societygym.agents.base import BaseAgent, act_batch
-from societygym.leaderboard.hashing import stable_int
+from societygym.agents.base import batches
+from societygym.episodes import (
+    SEAT,
+    Episode,
+    EpisodeKey,
+    bind,
+    make_env,
+    play,
+    seat_agents,
+    slot_count,
+    write_trace,
+)
 from societygym.leaderboard.suites import Suite, Task
 from societygym.traces import Jsonifier
 
@@ -57,10 +61,7 @@ class AgentSpec:
     def batches(self) -> bool:
         """Whether the agent has an ``act_batch`` of its own (a factory is assumed to)."""
         factory = self.factory()
-        if not isinstance(factory, type):
-            return True
-        own = getattr(factory, "act_batch", None)
-        return own is not None and own is not getattr(BaseAgent, "act_batch", None)
+        return batches(factory) if isinstance(factory, type) else True
 
     def llm_settings(self) -> dict[str, Any] | None:
         """The LLM-facing settings (given or defaulted) for the bundle, without building the
@@ -121,37 +122,14 @@ def metric_value(task: Task, total: float, info: Mapping[str, Any]) -> float | N
     return None if value is None else float(value)
 
 
-def env_seed(seed: int, index: int) -> int:
-    """The seed an episode's env is reset with: one stream per (suite seed, instance), the same
-    in every suite that holds the instance."""
-    return stable_int(f"env|{seed}|{index}")
-
-
 def trace_path(traces_dir: Path, key: Key) -> Path:
     task, seed, index = key
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", task)
     return traces_dir / slug / f"seed{seed}-index{index}.jsonl"
 
 
-def _write_atomically(path: Path, lines: Sequence[str]) -> None:
-    """A trace is either all there or not there: a kill leaves no half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(line + "\n" for line in lines)
-    os.replace(tmp, path)
-
-
-@dataclass
-class _Slot:
-    key: Key
-    env: Any
-    observation: Any = None
-    info: dict[str, Any] = field(default_factory=dict)
-    total: float = 0.0
-    steps: int = 0
-    curve: list[Any] = field(default_factory=list)
-    trace: list[str] = field(default_factory=list)
+def episode_key(task: Task, seed: int, index: int) -> EpisodeKey:
+    return EpisodeKey(task.env_id, seed, index, task.indexed)
 
 
 class EpisodeWorker:
@@ -159,6 +137,7 @@ class EpisodeWorker:
 
     Envs are made once per task and slot; an agent is made once per task, because agents
     adapt to the env they are bound to (an LLM agent takes the env's prompt and parser).
+    A multi-agent env's seats are all played by the one agent.
     """
 
     def __init__(
@@ -174,130 +153,83 @@ class EpisodeWorker:
             else AgentSpec(agent["spec"], agent.get("args", {}))
         )
         self.traces_dir = Path(traces_dir) if traces_dir is not None else None
-        self._envs: dict[tuple[str, int], Any] = {}
-        self._agents: dict[str, Any] = {}
+        self._envs: dict[str, list[Any]] = {}
+        self._players: dict[str, dict[str, Any]] = {}
         self._jsonify = Jsonifier()
 
-    def _env(self, task: Task, slot: int) -> Any:
-        if (task.name, slot) not in self._envs:
-            import societygym
-            from societygym.registry import entry
-
-            if entry(task.env_id).multi_agent:
-                raise ValueError(
-                    f"{task.env_id} is multi-agent: a suite evaluates one agent, "
-                    "through the env's single-agent variants"
-                )
-
-            env = societygym.make(task.env_id, **dict(task.env_kwargs))
-            agent = self._agent(task)
-            if hasattr(agent, "bind"):
-                agent.bind(task.env_id, env.action_space, type(env.unwrapped))
-            self._envs[task.name, slot] = env
-        return self._envs[task.name, slot]
-
-    def _agent(self, task: Task) -> Any:
-        if task.name not in self._agents:
-            self._agents[task.name] = self.agent_spec.make()
-        return self._agents[task.name]
+    def _table(self, task: Task, slots: int) -> tuple[list[Any], dict[str, Any]]:
+        """At least ``slots`` envs of ``task`` (the first one binds the agent) and its seats."""
+        envs = self._envs.setdefault(task.name, [])
+        if not envs:
+            envs.append(make_env(task.env_id, task.env_kwargs))
+            players = seat_agents(self.agent_spec.make(), envs[0].possible_agents)
+            bind(players, task.env_id, envs[0])
+            self._players[task.name] = players
+        players = self._players[task.name]
+        while len(envs) < slot_count(players, slots):
+            envs.append(make_env(task.env_id, task.env_kwargs))
+        return envs[: slot_count(players, slots)], players
 
     def run_group(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
-        """Play these episodes (all of one task) in lockstep; one result dict per key."""
+        """Play these episodes (all of one task); one result dict per key."""
         keys = [tuple(k) for k in keys]
-        tasks = {k[0] for k in keys}
-        if len(tasks) != 1:
+        if len({k[0] for k in keys}) != 1:
             raise ValueError("a group holds episodes of one task")
         task = self.suite.task(keys[0][0])
-        agent = self._agent(task)
-        slots = [_Slot(key, self._env(task, i)) for i, key in enumerate(keys)]
-        for slot in slots:
-            self._start(task, agent, slot)
-        results: dict[Key, dict[str, Any]] = {}
-        active = list(slots)
-        while active:
-            actions = act_batch(agent, [s.observation for s in active], [s.info for s in active])
-            calls = getattr(agent, "last_calls", None) or [None] * len(active)
-            for slot, action, call in zip(active, actions, calls, strict=True):
-                if self._step(task, slot, action, call):
-                    results[slot.key] = self._finish(task, slot)
-            active = [s for s in active if s.key not in results]
-        return [results[k] for k in keys]
+        envs, players = self._table(task, len(keys))
+        episode_keys = [episode_key(task, seed, index) for _, seed, index in keys]
+        results: dict[tuple[int, int], dict[str, Any]] = {}
+        for episode in play(envs, players, episode_keys, jsonify=self._jsonify):
+            results[episode.key.seed, episode.key.index] = self._finish(task, episode)
+        return [results[seed, index] for _, seed, index in keys]
 
-    def _start(self, task: Task, agent: Any, slot: _Slot) -> None:
-        name, seed, index = slot.key
-        if hasattr(agent, "reset"):
-            agent.reset()
-        slot.env.action_space.seed(stable_int(f"agent|{task.env_id}|{seed}|{index}"))
-        options = {"index": index} if task.indexed else None
-        slot.observation, slot.info = slot.env.reset(seed=env_seed(seed, index), options=options)
-        slot.trace = [json.dumps({"task": name, "seed": seed, "index": index})]
-        self._record_curve(task, slot, slot.info)
-
-    def _record_curve(self, task: Task, slot: _Slot, info: Mapping[str, Any]) -> None:
-        if task.plot and task.plot.startswith("curve:"):
-            slot.curve.append(compact(lookup(info, task.plot[len("curve:") :])))
-
-    def _step(self, task: Task, slot: _Slot, action: Any, call: Any) -> bool:
-        observation, reward, terminated, truncated, info = slot.env.step(action)
-        record = {
-            "step": slot.steps,
-            "observation": self._jsonify(slot.observation),
-            "action": self._jsonify(action),
-            "reward": float(reward),
-            "terminated": bool(terminated),
-            "truncated": bool(truncated),
-            "info": self._jsonify(info),
-        }
-        if call is not None:
-            record["agent"] = self._jsonify(call)
-        slot.trace.append(json.dumps(record, ensure_ascii=False))
-        slot.total += float(reward)
-        slot.steps += 1
-        slot.observation, slot.info = observation, info
-        self._record_curve(task, slot, info)
-        return bool(terminated or truncated)
-
-    def _finish(self, task: Task, slot: _Slot) -> dict[str, Any]:
-        name, seed, index = slot.key
+    def _finish(self, task: Task, episode: Episode) -> dict[str, Any]:
+        seed, index = episode.key.seed, episode.key.index
         if self.traces_dir is not None:
-            _write_atomically(trace_path(self.traces_dir, slot.key), slot.trace)
-        value = metric_value(task, slot.total, slot.info)
+            header = {"task": task.name, "seed": seed, "index": index}
+            write_trace(
+                trace_path(self.traces_dir, (task.name, seed, index)), header, episode.trace
+            )
+        value = metric_value(task, episode.total, episode.final_info)
         result: dict[str, Any] = {
-            "task": name,
+            "task": task.name,
             "seed": seed,
             "index": index,
-            "return": slot.total,
-            "length": slot.steps,
+            "return": episode.total,
+            "length": episode.length,
             "value": 0.0 if value is None else value,
-            "info": compact(slot.info),
+            "info": compact(episode.final_info),
             # the whole final info, for the envs' own reports; kept in the run's journal only
-            "final_info": self._jsonify(slot.info),
+            "final_info": self._jsonify(episode.final_info),
         }
         if value is None:
             result["metric_missing"] = True
-        if slot.curve:
-            result["curve"] = slot.curve
+        if task.plot and task.plot.startswith("curve:"):
+            path = task.plot[len("curve:") :]
+            infos = [episode.first_info, *(record["info"] for record in episode.trace)]
+            result["curve"] = [compact(lookup(info, path)) for info in infos]
         return result
 
     def close(self) -> None:
-        for env in self._envs.values():
-            env.close()
+        for envs in self._envs.values():
+            for env in envs:
+                env.close()
         self._envs.clear()
 
 
 def instances_sha(suite: Suite) -> str:
     """The hash of every instance's first observation under the first seed: the data behind
     the frozen indices. A change in a data package or generator changes it."""
-    import societygym
     from societygym.leaderboard.hashing import content_hash
 
     seen = []
     jsonify = Jsonifier()
     for task in suite.tasks:
-        env = societygym.make(task.env_id, **dict(task.env_kwargs))
+        env = make_env(task.env_id, task.env_kwargs)
         for index in task.indices:
-            options = {"index": index} if task.indexed else None
-            observation, _ = env.reset(seed=env_seed(suite.seeds[0], index), options=options)
+            key = episode_key(task, suite.seeds[0], index)
+            observations, _ = env.reset(seed=key.env_seed, options=key.options)
+            observation = observations.get(SEAT, observations)
             seen.append([task.name, index, jsonify(observation)])
         env.close()
     return content_hash(seen)

@@ -6,14 +6,13 @@ bundle's specification can be re-run. Changing any of it means a new ``version``
 ``spec_hash`` makes an unannounced change visible, and ``instances_sha`` (the hash of the
 instances' first observations) pins the data behind the indices.
 
-Adding a suite is one entry in ``_SETTING_SUITES`` (a teaching domain is one name in
-``TEACHING_DOMAINS``, listed once its env ids are registered); ``all`` is assembled from
-``ALL_MEMBERS``.
+Adding a suite is one entry in ``_SETTING_SUITES`` (a teaching domain's suites come from its
+entry in ``registry.TEACHING_DOMAINS``); ``all`` is assembled from ``ALL_MEMBERS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -222,12 +221,11 @@ _SETTING_SUITES: tuple[Suite, ...] = (
     ),
 )
 
-# one teaching suite per DataEnv domain and env kind; a domain is listed once its envs exist
-TEACHING_DOMAINS: tuple[str, ...] = ("Math", "VQA", "Code", "ToolUse")
+# one teaching suite per DataEnv domain (``registry.TEACHING_DOMAINS``) and env kind
 TEACHING_KINDS: tuple[tuple[str, str], ...] = (
-    ("", ""),
-    ("-SkillList", "-skill-list"),
-    ("-SkillTree", "-skill-tree"),
+    ("open-ended", ""),
+    ("skill-list", "-skill-list"),
+    ("skill-tree", "-skill-tree"),
 )
 # each domain's default student; a budget small enough to finish on a CPU
 TEACHING_KWARGS: dict[str, Any] = {
@@ -238,13 +236,13 @@ TEACHING_KWARGS: dict[str, Any] = {
 }
 
 
-def _teaching_suites(registered: Sequence[str]) -> list[Suite]:
+def _teaching_suites() -> list[Suite]:
+    from societygym.registry import TEACHING_DOMAINS
+
     suites = []
     for domain in TEACHING_DOMAINS:
-        for id_part, name_part in TEACHING_KINDS:
-            env_id = f"DataEnv-{domain}{id_part}-v0"
-            if env_id not in registered:
-                continue
+        for kind, name_part in TEACHING_KINDS:
+            env_id = domain.env_id(kind)
             task = Task(
                 env_id,
                 env_id,
@@ -256,10 +254,11 @@ def _teaching_suites(registered: Sequence[str]) -> list[Suite]:
             )
             suites.append(
                 Suite(
-                    f"teaching-{domain.lower()}{name_part}",
+                    f"teaching-{domain.stem.lower()}{name_part}",
                     1,
-                    f"DataEnvGym {domain}{id_part}: teach the default student for 3 iterations; "
-                    "the headline is its accuracy on the frozen test split.",
+                    f"DataEnvGym {env_id.removeprefix('DataEnv-').removesuffix('-v0')}: teach "
+                    "the default student for 3 iterations; the headline is its accuracy on "
+                    "the frozen test split.",
                     (task,),
                 )
             )
@@ -295,9 +294,7 @@ def _all_suite(suites: Mapping[str, Suite]) -> Suite:
 
 
 def _build() -> dict[str, Suite]:
-    from societygym.registry import list_envs
-
-    suites = {s.name: s for s in [*_SETTING_SUITES, *_teaching_suites(list_envs())]}
+    suites = {s.name: s for s in [*_SETTING_SUITES, *_teaching_suites()]}
     return {**suites, "all": _all_suite(suites)}
 
 

@@ -19,15 +19,32 @@ for them a new row waits until the batch has drained, i.e. chunked decoding.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from societygym.llm.base import Generation, SamplingParams
+from societygym.llm.base import Generation, SamplingParams, Usage
+from societygym.llm.sampling import pick_token, stop_at
 
 if TYPE_CHECKING:
     import torch
 
-    from societygym.llm.transformers_backend import TransformersLLM
+
+class PrefillModel(Protocol):
+    """What the decoder needs of its model (``TransformersLLM`` offers it): the causal LM,
+    a batched prefill (optionally over a shared prompt prefix), when a row is done, the
+    text of token ids, and the usage it bills."""
+
+    model: Any
+    usage: Usage
+
+    def prefill(
+        self, batch: list[list[int]], known: SharedPrefix | None = None
+    ) -> tuple[Any, Any, Any, Any]: ...
+
+    def row_done(self, ids: list[int], stop: Sequence[str], ignore_eos: bool) -> bool: ...
+
+    def text_of(self, ids: list[int]) -> str: ...
 
 
 @dataclass
@@ -51,7 +68,7 @@ class ContinuousDecoder:
 
     def __init__(
         self,
-        llm: TransformersLLM,
+        llm: PrefillModel,
         params: SamplingParams,
         *,
         slots: int,
@@ -111,7 +128,7 @@ class ContinuousDecoder:
     def _admit(self, requests: list[tuple[list[int], Any]]) -> None:
         """Prefill the new prompts, pick their first tokens, and merge them into the batch."""
         llm = self.llm
-        step_input, mask, positions, cache = llm._prefill([ids for ids, _ in requests], self.prefix)
+        step_input, mask, positions, cache = llm.prefill([ids for ids, _ in requests], self.prefix)
         out = llm.model(
             input_ids=step_input,
             attention_mask=mask,
@@ -150,16 +167,14 @@ class ContinuousDecoder:
         self.last = self._pick_and_record(out.logits[:, -1, :], self.rows)
 
     def _pick_and_record(self, logits: torch.Tensor, rows: list[_Row]) -> torch.Tensor:
-        from societygym.llm.transformers_backend import _pick
-
         logits = logits.float()
-        picked = _pick(logits, self.params, self.generator)
+        picked = pick_token(logits, self.params, self.generator)
         picked_lp = logits.log_softmax(-1).gather(-1, picked[:, None])[:, 0]
         for row, tok, lp in zip(rows, picked.tolist(), picked_lp.tolist(), strict=True):
             row.tokens.append(tok)
             row.logprobs.append(lp)
             row.finished = (
-                self.llm._row_done(row.tokens, self.params.stop, self.ignore_eos)
+                self.llm.row_done(row.tokens, self.params.stop, self.ignore_eos)
                 or len(row.tokens) >= self.params.max_tokens
             )
         return picked
@@ -187,11 +202,9 @@ class ContinuousDecoder:
         return done
 
     def _generation(self, row: _Row) -> Generation:
-        from societygym.llm.transformers_backend import _stop_at
-
-        text = self.llm._text(row.tokens)
-        cut = _stop_at(text, self.params.stop)
-        hit_stop = self.llm._row_done(row.tokens, self.params.stop, self.ignore_eos)
+        text = self.llm.text_of(row.tokens)
+        cut = stop_at(text, self.params.stop)
+        hit_stop = self.llm.row_done(row.tokens, self.params.stop, self.ignore_eos)
         if self.bill:
             self.llm.usage.add(row.prompt_tokens, len(row.tokens))
         return Generation(

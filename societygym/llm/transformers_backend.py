@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from societygym.llm.base import BaseLLM, Generation, Prompt, SamplingParams
+from societygym.llm.sampling import stop_at
 
 if TYPE_CHECKING:
     import torch
@@ -187,7 +188,7 @@ class TransformersLLM(BaseLLM):
             bill=bill,
         )
 
-    def _prefill(
+    def prefill(
         self, batch: list[list[int]], known: SharedPrefix | None = None
     ) -> tuple[Any, Any, Any, Any]:
         """The first decoding step's input ids, attention mask, position ids and KV cache.
@@ -219,13 +220,14 @@ class TransformersLLM(BaseLLM):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
         return ids, mask, positions, cache
 
-    def _row_done(self, ids: list[int], stop: Sequence[str], ignore_eos: bool) -> bool:
+    def row_done(self, ids: list[int], stop: Sequence[str], ignore_eos: bool) -> bool:
         """Whether a row just emitted EOS or its text now contains a stop string."""
         if ids[-1] in self.eos_ids and not ignore_eos:
             return True
-        return bool(stop) and _stop_at(self._text(ids), stop) is not None
+        return bool(stop) and stop_at(self.text_of(ids), stop) is not None
 
-    def _text(self, ids: list[int]) -> str:
+    def text_of(self, ids: list[int]) -> str:
+        """The text of generated token ids, without special tokens."""
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _left_pad(self, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -371,25 +373,3 @@ def _default_dtype(device: torch.device) -> torch.dtype:
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
-
-
-def _pick(logits: torch.Tensor, params: SamplingParams, generator: Any) -> torch.Tensor:
-    """Next token per row: argmax, or a temperature / nucleus (top-p) sample."""
-    import torch
-
-    if params.temperature <= 0:
-        return logits.argmax(-1)
-    probs = (logits / params.temperature).softmax(-1)
-    if params.top_p < 1:
-        sorted_probs, index = probs.sort(-1, descending=True)
-        # Drop a token once the tokens ranked above it already hold top_p of the mass, so the
-        # most likely token always survives.
-        dropped = sorted_probs.cumsum(-1) - sorted_probs >= params.top_p
-        probs = torch.zeros_like(probs).scatter(-1, index, sorted_probs.masked_fill(dropped, 0))
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
-
-
-def _stop_at(text: str, stop: Sequence[str]) -> int | None:
-    """Index of the earliest stop string in ``text``, if any."""
-    hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return min(hits) if hits else None

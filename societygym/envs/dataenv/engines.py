@@ -145,10 +145,6 @@ class LLMEngine:
 
 def make_engine(spec: Any = "procedural") -> Any:
     """``"procedural"``, ``"llm"`` (embedded model), ``"llm:<llm spec>"`` or an engine object."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "procedural":
-        return ProceduralEngine()
-    if spec == "llm" or spec.startswith("llm:"):
-        return LLMEngine(spec.partition(":")[2] or "embedded")
-    raise ValueError(f"unknown engine {spec!r}: use 'procedural', 'llm' or 'llm:<llm spec>'")
+    from societygym.specs import resolve
+
+    return resolve(spec, "engine", {"procedural": ProceduralEngine}, LLMEngine)

@@ -252,10 +252,11 @@ class LLMPartner(BaseAgent):
 def make_partner(spec: Any = "scripted", style: str = "logical") -> Any:
     """``"scripted"`` (templates in ``style``), ``"llm"`` (the embedded model playing the
     ``style`` persuader), ``"llm:<llm spec>"``, or a partner instance."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "scripted":
-        return ScriptedPartner(style)
-    if spec == "llm" or spec.startswith("llm:"):
-        return LLMPartner(spec.partition(":")[2] or "embedded", role=style)
-    raise ValueError(f"unknown partner {spec!r}: use 'scripted', 'llm' or 'llm:<llm spec>'")
+    from societygym.specs import resolve
+
+    return resolve(
+        spec,
+        "partner",
+        {"scripted": lambda: ScriptedPartner(style)},
+        lambda llm: LLMPartner(llm, role=style),
+    )

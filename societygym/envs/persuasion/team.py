@@ -14,7 +14,6 @@ import numpy as np
 
 from societygym.envs.persuasion.dialogue import AGENTS
 from societygym.envs.persuasion.metrics import add_estimate, bootstrap_ci
-from societygym.envs.persuasion.rollout import run_parallel_episodes
 
 ORDERS = ("strong_first", "weak_first")
 
@@ -43,8 +42,10 @@ def evaluate_team(
     seats = {"strong_first": (strong, weak), "weak_first": (weak, strong)}
     report: dict[str, float] = {"n": episodes}
     final: dict[str, np.ndarray] = {}
+    from societygym.runner import run_episodes
+
     for order in ORDERS:
-        summary = run_parallel_episodes(
+        summary = run_episodes(
             env_id,
             dict(zip(AGENTS, seats[order], strict=True)),
             episodes=episodes,

@@ -25,15 +25,15 @@ MAX_QUESTION_LENGTH = 2048
 
 def make_extractor(spec: Any = "rule") -> Any:
     """``"rule"`` (default), ``"llm"`` (embedded model), ``"llm:<llm spec>"`` or an instance."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "rule":
-        return RuleBasedExtractor()
-    if spec == "llm" or spec.startswith("llm:"):
-        from societygym.llm import load_llm
+    from societygym.llm import load_llm
+    from societygym.specs import resolve
 
-        return LLMAnswerExtractor(load_llm(spec.partition(":")[2] or "embedded"))
-    raise ValueError(f"unknown extractor {spec!r}: use 'rule', 'llm' or 'llm:<llm spec>'")
+    return resolve(
+        spec,
+        "extractor",
+        {"rule": RuleBasedExtractor},
+        lambda llm: LLMAnswerExtractor(load_llm(llm)),
+    )
 
 
 def pick_item(env: gym.Env, items: Sequence[TriviaItem], options: dict | None) -> TriviaItem:

@@ -223,12 +223,6 @@ def _logsumexp(values: Sequence[float]) -> float:
 
 def make_listener(spec: Listener | str = "lexical") -> Listener:
     """``"lexical"``, ``"llm"`` (the embedded model), ``"llm:<llm spec>"`` or an instance."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "lexical":
-        return LexicalListener()
-    if spec == "llm":
-        return LLMListener("embedded")
-    if spec.startswith("llm:"):
-        return LLMListener(spec.removeprefix("llm:"))
-    raise ValueError(f"unknown listener {spec!r}: use 'lexical', 'llm' or 'llm:<llm spec>'")
+    from societygym.specs import resolve
+
+    return resolve(spec, "listener", {"lexical": LexicalListener}, LLMListener)

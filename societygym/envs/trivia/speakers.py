@@ -115,10 +115,6 @@ class LLMSpeaker:
 
 def make_speaker(spec: Speaker | str = "scripted") -> Speaker:
     """``"scripted"`` (default), ``"llm"`` (embedded model), ``"llm:<spec>"`` or an instance."""
-    if not isinstance(spec, str):
-        return spec
-    if spec == "scripted":
-        return ScriptedSpeaker()
-    if spec == "llm" or spec.startswith("llm:"):
-        return LLMSpeaker(spec.partition(":")[2] or "embedded")
-    raise ValueError(f"unknown speaker {spec!r}: use 'scripted', 'llm' or 'llm:<llm spec>'")
+    from societygym.specs import resolve
+
+    return resolve(spec, "speaker", {"scripted": ScriptedSpeaker}, LLMSpeaker)

@@ -1,0 +1,42 @@
+"""Resolving a component named by a spec string, the one way every env option does it.
+
+Env options that take a component (a listener, a speaker, a partner, an answer extractor, a
+data engine) accept an instance, one of a few names, ``"llm"`` (the embedded model) or
+``"llm:<llm spec>"`` (any spec ``societygym.llm.load_llm`` takes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def llm_spec(spec: str) -> str | None:
+    """The LLM spec in ``"llm"`` / ``"llm:<spec>"`` (``"embedded"`` for the bare name), or
+    None when ``spec`` does not name an LLM."""
+    if spec == "llm":
+        return "embedded"
+    if spec.startswith("llm:"):
+        return spec.removeprefix("llm:") or "embedded"
+    return None
+
+
+def resolve(
+    spec: T | str,
+    kind: str,
+    named: Mapping[str, Callable[[], T]],
+    from_llm: Callable[[str], T],
+) -> T:
+    """An instance passes through; a name in ``named`` is built; ``"llm[:<spec>]"`` goes to
+    ``from_llm`` with the LLM spec; anything else is a clear error."""
+    if not isinstance(spec, str):
+        return spec
+    if spec in named:
+        return named[spec]()
+    llm = llm_spec(spec)
+    if llm is not None:
+        return from_llm(llm)
+    names = ", ".join(repr(n) for n in named)
+    raise ValueError(f"unknown {kind} {spec!r}: use {names}, 'llm' or 'llm:<llm spec>'")
