@@ -7,13 +7,12 @@ set included), ``seccomp`` and ``landlock``. A report maps each to "" (on) or th
 reason it is off; the parent runs anyway with ``Policy(isolation="auto")``, saying
 so in one line, or refuses with ``"required"``.
 
-Run ``python -m societygym.sandbox.isolation`` to print this machine's report;
-``--require`` exits 1 when any layer is off (CI uses it).
+``python -m societygym.sandbox`` prints this machine's report; ``--require`` makes it
+exit 1 when any layer is off (CI uses it).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 
 LAYERS = ("namespaces", "no_new_privs", "capabilities", "seccomp", "landlock")
@@ -31,22 +30,3 @@ def describe_missing(report: Mapping[str, str]) -> str:
         return ""
     listed = "; ".join(f"{layer} ({why})" for layer, why in off.items())
     return f"societygym.sandbox: kernel isolation incomplete, running without: {listed}"
-
-
-def probe() -> dict[str, str]:
-    """The report a sandbox server on this machine would give (starts one briefly)."""
-    from societygym.sandbox.pool import Sandbox
-
-    with Sandbox(workers=1) as sandbox:
-        return sandbox.isolation()
-
-
-def _main(argv: list[str]) -> int:
-    report = probe()
-    for layer, why in report.items():
-        print(f"{layer:14} {'on' if not why else 'OFF: ' + why}")
-    return 1 if "--require" in argv and missing(report) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

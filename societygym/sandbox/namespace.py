@@ -154,15 +154,14 @@ class ModuleView(types.ModuleType):
 # Importable under every policy: C code imports these through the program's own
 # ``__import__`` (datetime.strptime, showing a warning), and __future__ holds flags.
 _IMPLICIT_MODULES = frozenset({"__future__", "_strptime", "warnings"})
-_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: built-in and C types refuse setattr
 
 
 class ImportGuard:
     """The sandbox's ``__import__``: allow-listed modules only, returned as ModuleViews.
 
-    It also snapshots the mutable classes it exposes: CPython does not audit
-    ``SomeLibraryClass.attr = x``, so the worker compares them after each run that
-    imported something and retires itself if a program changed one.
+    A program may still change a library class (CPython does not audit
+    ``SomeLibraryClass.attr = x``); that dies with its worker process, which serves
+    only this run.
     """
 
     def __init__(
@@ -170,18 +169,7 @@ class ImportGuard:
     ) -> None:
         self.allowed = allowed
         self._trusted_import = trusted_import
-        self.used = False
         self._views: dict[str, ModuleView] = {}
-        self._class_snapshots: dict[type, dict[str, Any]] = {}
-
-    def classes_changed(self) -> bool:
-        for cls, snapshot in self._class_snapshots.items():
-            current = vars(cls)
-            if len(current) != len(snapshot):
-                return True
-            if any(current.get(name, snapshot) is not value for name, value in snapshot.items()):
-                return True
-        return False
 
     def allows(self, name: str) -> bool:
         return name in _IMPLICIT_MODULES or any(
@@ -203,7 +191,6 @@ class ImportGuard:
             raise TypeError("module name must be a plain str")
         if level:
             raise ForbiddenImport("relative imports are not allowed in the sandbox")
-        self.used = True
         if not self.allows(name):
             allowed = ", ".join(sorted(self.allowed)) or "none"
             raise ForbiddenImport(
@@ -246,8 +233,6 @@ class ImportGuard:
                     attrs[key] = self.view(value, value.__name__)
             elif full:
                 attrs[key] = replaced.get(key, value)
-                if isinstance(value, type) and not value.__flags__ & _IMMUTABLE_TYPE:
-                    self._class_snapshots.setdefault(value, dict(vars(value)))
         attrs["__all__"] = sorted(k for k in attrs if not k.startswith("_"))
         return view
 
