@@ -11,7 +11,9 @@ its version is how many there are. A fingerprint hashes a few fixed episodes (fi
 observations, then returns, lengths, metric values and infos of a random and a fixed
 agent) or, for the scorer, a fixed summary. ``tests/test_leaderboard_versions.py`` recomputes
 them: a behaviour change fails it until the new fingerprint is appended to the line, which
-bumps the version. ``python -m societygym.leaderboard.versions`` prints the current ones.
+bumps the version. ``python -m societygym.leaderboard.versions`` prints the current ones. A
+``None`` is a behaviour not fingerprinted yet (the teaching probes take minutes each); it
+still counts as a version, and the test skips it until it is filled in.
 """
 
 from __future__ import annotations
@@ -26,34 +28,42 @@ from societygym.leaderboard.suites import SUITES, Suite, Task
 
 # --- the declared behaviours: bump an entry by appending its new fingerprint ----------------
 
-ENVS: dict[str, tuple[str, ...]] = {
-    "Trivia-Calibration-v0": ("0",),
-    "Trivia-Listener-v0": ("0",),
-    "Persuasion-Balanced-v0": ("0",),
-    "Persuasion-AreYouSure-v0": ("0",),
-    "Persuasion-Misinformation-v0": ("0",),
-    "ReGAL-Date-v0": ("0",),
-    "ReGAL-TextCraft-v0": ("0",),
-    "ReGAL-Logo-v0": ("0",),
-    "DataEnv-Math-v0": ("0",),
-    "DataEnv-Math-SkillList-v0": ("0",),
-    "DataEnv-Math-SkillTree-v0": ("0",),
-    "DataEnv-VQA-v0": ("0",),
-    "DataEnv-VQA-SkillList-v0": ("0",),
-    "DataEnv-VQA-SkillTree-v0": ("0",),
-    "DataEnv-Code-v0": ("0",),
-    "DataEnv-Code-SkillList-v0": ("0",),
-    "DataEnv-Code-SkillTree-v0": ("0",),
-    "DataEnv-ToolUse-v0": ("0",),
-    "DataEnv-ToolUse-SkillList-v0": ("0",),
-    "DataEnv-ToolUse-SkillTree-v0": ("0",),
+ENVS: dict[str, tuple[str | None, ...]] = {
+    # v2: the default reward became the "calibrated" preset (was LACIE's table)
+    "Trivia-Calibration-v0": ("b8428a350190", "01ec7aad6fa6"),
+    "Trivia-Listener-v0": ("f7fb6499934f",),
+    "Persuasion-Balanced-v0": ("8a9fa0e2d98a",),
+    "Persuasion-AreYouSure-v0": ("91acbc8a09aa",),
+    "Persuasion-Misinformation-v0": ("ec79ee65c239",),
+    "ReGAL-Date-v0": ("5ee12136a210",),
+    "ReGAL-TextCraft-v0": ("3c822c6dabc3",),
+    # v2: ReGAL's units (heading in radians, raw teleport)
+    "ReGAL-Logo-v0": ("efdb4636fecf", "ee69503740d3"),
+    # v2: the reward is measured on a hidden half of validation, feedback on the other half;
+    # None: not measured yet (`python -m societygym.leaderboard.versions` prints it)
+    "DataEnv-Math-v0": ("d34574280eb9", None),
+    "DataEnv-Math-SkillList-v0": ("3beb8649d9d0", None),
+    "DataEnv-Math-SkillTree-v0": ("e827cd7d9084", None),
+    "DataEnv-VQA-v0": ("750f70f9128c", None),
+    "DataEnv-VQA-SkillList-v0": ("3506b7d0046a", None),
+    "DataEnv-VQA-SkillTree-v0": ("a279b02ebeaa", None),
+    "DataEnv-Code-v0": (None, None),
+    "DataEnv-Code-SkillList-v0": (None, None),
+    "DataEnv-Code-SkillTree-v0": (None, None),
+    "DataEnv-ToolUse-v0": (None, None),
+    "DataEnv-ToolUse-SkillList-v0": (None, None),
+    "DataEnv-ToolUse-SkillTree-v0": (None, None),
 }
 # named reward presets a suite selects (``env_kwargs["reward"]``), as ``"<env id>:<preset>"``;
 # an env's default reward is part of the env's own entry
-REWARDS: dict[str, tuple[str, ...]] = {}
+REWARDS: dict[str, tuple[str | None, ...]] = {
+    "Trivia-Calibration-v0:calibrated": ("01ec7aad6fa6",),
+    "Trivia-Calibration-v0:net": ("971d6555026d",),
+    "Trivia-Calibration-v0:lacie": ("b8428a350190",),
+}
 # the headline: per-seed means, task weights, the bootstrap interval (``stats.summarize``)
-SCORERS: dict[str, tuple[str, ...]] = {
-    "summary": ("0",),
+SCORERS: dict[str, tuple[str | None, ...]] = {
+    "summary": ("299ac64ef7d8",),
 }
 
 INITIAL = 1  # the version of anything a bundle does not record
@@ -68,7 +78,7 @@ PROBE_TEACHING_KWARGS: dict[str, Any] = {
 }
 
 
-def version(table: Mapping[str, tuple[str, ...]], name: str) -> int:
+def version(table: Mapping[str, tuple[str | None, ...]], name: str) -> int:
     """An entry's current version; something not listed is at its initial version."""
     return len(table[name]) if name in table else INITIAL
 
@@ -226,7 +236,7 @@ def main() -> None:
     ):
         for name, prints in table.items():
             now = measure(name)
-            state = "ok" if now == prints[-1] else "CHANGED: append it to the line"
+            state = "ok" if now == prints[-1] else "CHANGED: append it (or replace a None)"
             print(f"{name:36s} v{len(prints)} {now} {state}", flush=True)
 
 
