@@ -19,11 +19,20 @@ ALIASES = {
     "tree-threshold": "societygym.baselines.dataenv_teachers:ThresholdTreePolicy",
 }
 
-__all__ = ["ALIASES", "Agent", "BaseAgent", "act_batch", "load_agent", "parse_kv"]
+__all__ = [
+    "ALIASES",
+    "Agent",
+    "BaseAgent",
+    "act_batch",
+    "agent_factory",
+    "load_agent",
+    "parse_kv",
+]
 
 
-def load_agent(spec: str, **kwargs: Any) -> Any:
-    """``"random"``, ``"llm"`` … or ``"package.module:ClassOrFactory"``, called with kwargs."""
+def agent_factory(spec: str) -> Any:
+    """The class or factory ``spec`` names (an alias or ``"package.module:ClassOrFactory"``),
+    imported but not called."""
     target = ALIASES.get(spec, spec)
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
@@ -31,10 +40,14 @@ def load_agent(spec: str, **kwargs: Any) -> Any:
             f"agent {spec!r} is neither a built-in ({', '.join(ALIASES)}) nor 'module:Class'"
         )
     try:
-        factory = getattr(importlib.import_module(module_name), attr)
+        return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot load agent {spec!r}: {error}") from error
-    agent = factory(**kwargs)
+
+
+def load_agent(spec: str, **kwargs: Any) -> Any:
+    """``"random"``, ``"llm"`` … or ``"package.module:ClassOrFactory"``, called with kwargs."""
+    agent = agent_factory(spec)(**kwargs)
     if not hasattr(agent, "act"):
         raise TypeError(f"{spec!r} made {type(agent).__name__}, which has no act() method")
     return agent

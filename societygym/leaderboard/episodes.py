@@ -8,7 +8,6 @@ same episode for the same key.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from societygym.agents import load_agent
+from societygym.agents import agent_factory, load_agent
 from societygym.agents.base import batches
 from societygym.episodes import (
     SEAT,
@@ -50,13 +49,7 @@ class AgentSpec:
 
     def factory(self) -> Any:
         """The class or factory the spec names, imported but not called."""
-        from societygym.agents import ALIASES
-
-        module_name, _, attr = ALIASES.get(self.spec, self.spec).partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as error:
-            raise ValueError(f"cannot load agent {self.spec!r}: {error}") from error
+        return agent_factory(self.spec)
 
     def batches(self) -> bool:
         """Whether the agent has an ``act_batch`` of its own (a factory is assumed to)."""
