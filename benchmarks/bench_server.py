@@ -6,7 +6,7 @@ client sends ``--rounds`` chat requests one after another (greedy, ``--max-token
 request a different question.
 
     python benchmarks/bench_server.py                       # the embedded SmolLM2
-    python benchmarks/bench_server.py --model tiny --clients 1 8 50
+    python benchmarks/bench_server.py --model tiny --clients 1 8 50 --threads 1
 """
 
 from __future__ import annotations
@@ -68,12 +68,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="requests per client")
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--slots", type=int, default=64, help="the server's batch rows")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="the server's torch threads (OMP_NUM_THREADS); 1 on a machine shared with other "
+        "jobs, where spinning OpenMP threads slow small models many times over",
+    )
     args = parser.parse_args()
 
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "societygym.llm.server", "--model", args.model]
     command += ["--port", "0", "--slots", str(args.slots)]
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=root)
     try:
         assert server.stdout is not None
@@ -89,6 +98,7 @@ def main() -> None:
         "model": args.model,
         "max_tokens": args.max_tokens,
         "rounds": args.rounds,
+        "threads": args.threads,
         "levels": levels,
         "speedup_vs_one_client": {
             str(lv["clients"]): round(lv["requests_per_s"] / one, 2) for lv in levels
