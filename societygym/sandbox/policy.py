@@ -99,6 +99,17 @@ class Policy:
         return any(name == m or name.startswith(m + ".") for m in self.allowed_imports)
 
     def modules_to_preload(self) -> tuple[str, ...]:
-        """Modules worth importing before a run: the allow-list and the namespace module."""
-        spec = self.namespace.partition(":")[0] if isinstance(self.namespace, str) else None
-        return tuple(sorted(self.allowed_imports | ({spec} if spec else set())))
+        """Modules worth importing before a run: the allow-list and the namespace's modules.
+
+        Every run is a fresh fork of the server, so what the server has not imported each
+        run imports again. Of a mapping's values, only societygym modules are preloaded:
+        others (a test module) may import much more than the run needs.
+        """
+        if isinstance(self.namespace, str):
+            modules = {self.namespace.partition(":")[0]}
+        elif self.namespace is not None:
+            names = {getattr(value, "__module__", None) for value in self.namespace.values()}
+            modules = {n for n in names if isinstance(n, str) and n.startswith("societygym.")}
+        else:
+            modules = set()
+        return tuple(sorted(self.allowed_imports | modules))
