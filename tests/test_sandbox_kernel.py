@@ -99,6 +99,21 @@ def test_required_isolation_refuses_to_run_without_it() -> None:
     assert "seccomp" not in line
 
 
+def test_a_missing_layer_is_said_once_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from societygym.sandbox import pool
+
+    monkeypatch.setattr(pool, "_warned_missing", False)
+    report = {**dict.fromkeys(LAYERS, ""), "landlock": "the kernel has no Landlock"}
+    pool._notice_missing_layers(report)
+    pool._notice_missing_layers(report)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "landlock (the kernel has no Landlock)" in err
+    pool._notice_missing_layers(dict.fromkeys(LAYERS, ""))
+    assert capsys.readouterr().err == ""
+
+
 def test_required_isolation_runs_here(sandbox: Sandbox) -> None:
     result = sandbox.run("x = 2 + 2", result_name="x", policy=Policy(isolation="required"))
     assert result.ok and result.value == 4
