@@ -121,16 +121,16 @@ class Engine:
                     self._run_guarded(self._admit, item)
                 elif item[2].set_running_or_notify_cancel():
                     self._settle(item[2], item[0], *item[1])
-            self._drop_cancelled()
             self.peak_batch = max(
                 self.peak_batch,
                 sum(min(d.slots, len(d.rows) + len(d.pending)) for d in self.decoders.values()),
             )
             try:
+                self._drop_cancelled()
                 for decoder in list(self.decoders.values()):
                     for (ticket, prompt, copy), gen in decoder.step():
                         self._deliver(ticket, prompt, copy, gen)
-            except Exception as err:  # a failed step leaves its batch unusable: fail them all
+            except Exception as err:  # a failed step leaves the batches unusable: fail them all
                 for ticket in list(self.tickets):
                     self._finish(ticket, error=err)
                 self.decoders.clear()
