@@ -50,9 +50,9 @@ ENVS: dict[str, tuple[str | None, ...]] = {
     "DataEnv-Code-v0": (None, "a944a885383d"),
     "DataEnv-Code-SkillList-v0": (None, "4f23d39edbdc"),
     "DataEnv-Code-SkillTree-v0": (None, "5bdfff0fb088"),
-    "DataEnv-ToolUse-v0": (None, None),
-    "DataEnv-ToolUse-SkillList-v0": (None, None),
-    "DataEnv-ToolUse-SkillTree-v0": (None, None),
+    "DataEnv-ToolUse-v0": (None, "0292b48beb48"),
+    "DataEnv-ToolUse-SkillList-v0": (None, "9daacbcabafe"),
+    "DataEnv-ToolUse-SkillTree-v0": (None, "db0ecf48e8aa"),
 }
 # named reward presets a suite selects (``env_kwargs["reward"]``), as ``"<env id>:<preset>"``;
 # an env's default reward is part of the env's own entry
