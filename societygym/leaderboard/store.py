@@ -375,9 +375,9 @@ class Store:
         if suite is not None:
             query = query.where(self.bundles.c.suite == suite)
         table = self.verifications_table
-        attempts = sa.select(table.c.bundle_hash, sa.func.max(table.c.passed)).group_by(
-            table.c.bundle_hash
-        )
+        attempts = sa.select(
+            table.c.bundle_hash, sa.func.max(sa.cast(table.c.passed, sa.Integer))
+        ).group_by(table.c.bundle_hash)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
             passed = {h: bool(p) for h, p in conn.execute(attempts)}

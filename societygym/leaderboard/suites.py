@@ -217,7 +217,7 @@ _SETTING_SUITES: tuple[Suite, ...] = (
                 plot="split:family",
             ),
         ),
-        instances_sha="sha256:450a258b5f8be6a9ba488ee57ba538c41d2463d5a035068e2685cd98cd54cd12",
+        instances_sha="sha256:1cad977664f06f256f673cb6ce135ca216c195b1a8c91b06f274e7c4af756333",
     ),
 )
 
