@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -168,3 +169,29 @@ def test_cli_run_schedules_an_llm_agent_continuously(tmp_path, capsys) -> None:
         json.loads(r)["action"] for r in returns["lockstep"]
     ]
     capsys.readouterr()
+
+
+def test_module_specs_resolve_from_the_current_directory(tmp_path, monkeypatch) -> None:
+    """`--agent my_pkg.agents:MyAgent` works from the package's parent folder with no
+    PYTHONPATH (the `societygym` script's own path does not start at the cwd)."""
+    package = tmp_path / "cwd_agent_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "agents.py").write_text(
+        "class EchoAgent:\n"
+        "    def __init__(self, word='hi'):\n"
+        "        self.word = word\n"
+        "    def act(self, observation, info):\n"
+        "        return self.word\n"
+    )
+    (package / "broken.py").write_text("import a_dependency_nobody_has\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    agent = load_agent("cwd_agent_pkg.agents:EchoAgent", word="yo")
+    assert agent.act("q", {}) == "yo"
+    assert str(tmp_path) not in sys.path  # added for the lookup only
+    # a missing import inside the user's own module is reported as that, not masked
+    with pytest.raises(ValueError, match="a_dependency_nobody_has"):
+        load_agent("cwd_agent_pkg.broken:EchoAgent")
+    with pytest.raises(ValueError, match=r"'no_such_pkg\.agents:A'.*current directory"):
+        load_agent("no_such_pkg.agents:A")

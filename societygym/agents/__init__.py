@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from types import ModuleType
 from typing import Any
 
 from societygym.agents.base import Agent, BaseAgent, act_batch
@@ -32,7 +35,8 @@ __all__ = [
 
 def agent_factory(spec: str) -> Any:
     """The class or factory ``spec`` names (an alias or ``"package.module:ClassOrFactory"``),
-    imported but not called."""
+    imported but not called. A module not found on ``sys.path`` is looked up in the current
+    directory too, as ``python -m`` would (the ``societygym`` script's path starts elsewhere)."""
     target = ALIASES.get(spec, spec)
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
@@ -40,9 +44,34 @@ def agent_factory(spec: str) -> Any:
             f"agent {spec!r} is neither a built-in ({', '.join(ALIASES)}) nor 'module:Class'"
         )
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        return getattr(_import_from_path_or_cwd(module_name), attr)
+    except ModuleNotFoundError as error:
+        if error.name == module_name.split(".")[0]:
+            raise ValueError(
+                f"cannot load agent {spec!r}: {error} (searched sys.path and the current "
+                f"directory {os.getcwd()}; run from the folder that holds the package, or "
+                "install it)"
+            ) from error
+        raise ValueError(f"cannot load agent {spec!r}: {error}") from error
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot load agent {spec!r}: {error}") from error
+
+
+def _import_from_path_or_cwd(module_name: str) -> ModuleType:
+    """``importlib.import_module``, retried with the current directory first on the path
+    when the top-level package itself is missing (not one of its own imports)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        cwd = os.getcwd()
+        if error.name != module_name.split(".")[0] or cwd in sys.path:
+            raise
+    # only for this lookup: the user's imports should not shadow modules for the whole run
+    sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(cwd)
 
 
 def load_agent(spec: str, **kwargs: Any) -> Any:
