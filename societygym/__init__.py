@@ -16,8 +16,9 @@ register_all()
 
 
 def make(env_id: str, **kwargs):
-    """Make any registered env: a ``gymnasium.Env`` or a ``pettingzoo.ParallelEnv``."""
-    from societygym.registry import entry
+    """Make any registered env: a ``gymnasium.Env`` or a ``pettingzoo.ParallelEnv``. An env's
+    own step limit argument (``max_steps``, ``max_iterations``) also moves its TimeLimit."""
+    from societygym.registry import entry, with_time_limit
 
     if entry(env_id).multi_agent:
         import pettingzoo
@@ -25,4 +26,4 @@ def make(env_id: str, **kwargs):
         return pettingzoo.make("parallel", env_id, **kwargs)
     import gymnasium
 
-    return gymnasium.make(env_id, **kwargs)
+    return gymnasium.make(env_id, **with_time_limit(env_id, kwargs))

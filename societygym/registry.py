@@ -21,7 +21,10 @@ class EnvEntry:
     description: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     nondeterministic: bool = False
+    # the env's own step limit (its default), declared so that gym.make adds a TimeLimit;
+    # ``step_limit_kwarg`` is the env argument that changes it (``make`` keeps both in step)
     max_episode_steps: int | None = None
+    step_limit_kwarg: str | None = None
     # cheap settings for the certification tests (e.g. a tiny student model)
     test_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -129,6 +132,8 @@ def _teaching_entries(domain: TeachingDomain) -> tuple[EnvEntry, ...]:
             multi_agent=False,
             description=description,
             kwargs={} if domain.name == "math" else {"domain": domain.name},
+            max_episode_steps=3,  # the envs' default max_iterations
+            step_limit_kwarg="max_iterations",
             test_kwargs=domain.test_kwargs,
         )
         for (kind, entry_point), description in zip(
@@ -218,6 +223,8 @@ ENTRIES: tuple[EnvEntry, ...] = (
         multi_agent=False,
         description="Craft a Minecraft item from text recipes, one get/craft/inventory "
         "command per step (ADaPT's TextCraft).",
+        max_episode_steps=40,  # the env's default max_steps (ADaPT's 40)
+        step_limit_kwarg="max_steps",
     ),
     EnvEntry(
         id="ReGAL-TextCraft-v0",
@@ -257,6 +264,16 @@ def register_all() -> None:
 def list_envs(multi_agent: bool | None = None) -> list[str]:
     """All registered ids (optionally only the single- or multi-agent ones)."""
     return [e.id for e in ENTRIES if multi_agent is None or e.multi_agent == multi_agent]
+
+
+def with_time_limit(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` for ``gymnasium.make`` with ``max_episode_steps`` following the env's own
+    limit argument when one is given, so that the TimeLimit never ends an episode before
+    the env would (``gym.make(id, max_steps=60)`` alone keeps the spec's 40)."""
+    limit_kwarg = entry(env_id).step_limit_kwarg
+    if limit_kwarg is None or limit_kwarg not in kwargs or "max_episode_steps" in kwargs:
+        return kwargs
+    return {**kwargs, "max_episode_steps": int(kwargs[limit_kwarg])}
 
 
 def entry(env_id: str) -> EnvEntry:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 from typing import Any
@@ -53,6 +54,28 @@ def test_check_env(env_id: str) -> None:
         warnings.simplefilter("ignore", UserWarning)
         check_env(env.unwrapped, skip_render_check=True)
     env.close()
+
+
+# the teaching envs build a student per render mode: their metadata is checked without that
+CHEAP_GYM_IDS = [i for i in GYM_IDS if not i.startswith("DataEnv-")]
+
+
+@pytest.mark.parametrize("env_id", CHEAP_GYM_IDS)
+def test_check_env_with_render_checks_warns_nothing(env_id: str) -> None:
+    env = make(env_id)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    env.close()
+    assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("env_id", societygym.list_envs())
+def test_metadata_declares_render_modes_and_fps(env_id: str) -> None:
+    module, _, name = entry(env_id).entry_point.partition(":")
+    metadata = getattr(importlib.import_module(module), name).metadata
+    assert metadata["render_modes"]
+    assert isinstance(metadata["render_fps"], int) and metadata["render_fps"] > 0
 
 
 @pytest.mark.parametrize("env_id", GYM_IDS)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
 
@@ -65,3 +67,42 @@ def test_multimodal_space_and_observation() -> None:
     observation = text_and_image_observation("a red square", image)
     assert space.contains(observation)
     assert observation["image"] is not image  # fresh objects on every call
+
+
+def _limit_default(env_entry) -> int:
+    module, _, name = env_entry.entry_point.partition(":")
+    env_class = getattr(importlib.import_module(module), name)
+    # subclasses pass **kwargs on: the default is where the argument is declared
+    for cls in env_class.__mro__:
+        parameter = inspect.signature(cls.__init__).parameters.get(env_entry.step_limit_kwarg)
+        if parameter is not None:
+            return parameter.default
+    raise AssertionError(f"{env_entry.id} has no argument {env_entry.step_limit_kwarg}")
+
+
+def test_specs_declare_the_envs_own_step_limits() -> None:
+    limited = [e for e in ENTRIES if e.max_episode_steps is not None]
+    assert {"TextCraft-v0", "DataEnv-Math-v0", "DataEnv-VQA-SkillTree-v0"} <= {
+        e.id for e in limited
+    }
+    for env_entry in limited:
+        assert gym.registry[env_entry.id].max_episode_steps == env_entry.max_episode_steps
+        # the spec states the limit the env applies by itself, not a second one
+        assert _limit_default(env_entry) == env_entry.max_episode_steps, env_entry.id
+
+
+def _steps_until_truncated(env: gym.Env) -> int:
+    env.reset(seed=0)
+    for step in range(1, 1000):
+        _, _, terminated, truncated, _ = env.step("inventory")
+        assert not terminated
+        if truncated:
+            return step
+    raise AssertionError("never truncated")
+
+
+def test_time_limit_and_the_envs_limit_agree() -> None:
+    assert _steps_until_truncated(gym.make("TextCraft-v0")) == 40
+    # societygym.make moves the TimeLimit with the env's own argument
+    assert _steps_until_truncated(societygym.make("TextCraft-v0", max_steps=45)) == 45
+    assert _steps_until_truncated(societygym.make("TextCraft-v0", max_steps=5)) == 5

@@ -105,7 +105,7 @@ def make_student(
 class TeachingEnv(gym.Env):
     """Base class; see the kinds' docstrings for spaces, reward and info."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
     kind = "base"
     show_skills = False
 

@@ -32,7 +32,7 @@ class PartnerDialogueEnv(gym.Env[str, str]):
     """The shared loop: the agent speaks, then the partner, until the agent has spoken
     ``agent_turns`` times. Subclasses set the scene in ``_setup`` and add their own info."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
     agent_prompt = AGENT_PROMPT
     parse_llm_action = staticmethod(clean_reply)
 

@@ -62,7 +62,12 @@ class PersuasionEnv(ParallelEnv):
     v0: first release.
     """
 
-    metadata = {"name": "Persuasion-v0", "render_modes": ["ansi"], "is_parallelizable": True}
+    metadata = {
+        "name": "Persuasion-v0",
+        "render_modes": ["ansi"],
+        "render_fps": 1,
+        "is_parallelizable": True,
+    }
     agent_prompt = AGENT_PROMPT
     parse_llm_action = staticmethod(clean_reply)
 

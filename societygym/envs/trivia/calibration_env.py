@@ -91,7 +91,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
     LACIE's table, under which always hedging scored about 1).
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
     agent_prompt = SPEAKER_PROMPT.replace("{question}", "{observation}")
 
     def __init__(

@@ -51,7 +51,7 @@ class TriviaListenerEnv(gym.Env):
     v0: first release.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
     agent_prompt = LISTENER_AGENT_PROMPT
 
     def __init__(
