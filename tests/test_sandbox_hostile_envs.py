@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,12 @@ import pytest
 
 import societygym  # noqa: F401 - registers the env ids
 from societygym.sandbox import Policy, get_sandbox
+from tests.sandbox_support import (
+    connections,
+    listening_socket,
+    secret_in_environment,
+    signals_received,
+)
 
 SECRET_NAME = "SOCIETYGYM_HOSTILE_SECRET"
 
@@ -102,46 +107,27 @@ QUICK = (
 
 @pytest.fixture(scope="module")
 def secret() -> Iterator[str]:
-    value = os.urandom(8).hex()
     get_sandbox().close()  # the next pool's server starts after the secret is set
-    os.environ[SECRET_NAME] = value
-    yield value
-    del os.environ[SECRET_NAME]
+    with secret_in_environment(SECRET_NAME) as value:
+        yield value
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, secret: str) -> Iterator[dict[str, Any]]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.setblocking(False)
-    received: list[int] = []
-    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: received.append(signum))
     canary = tmp_path_factory.mktemp("hostile") / "canary"
-    yield {
-        "canary": canary,
-        "listener": listener,
-        "received": received,
-        "secret": secret,
-        "fill": {"canary": canary, "port": listener.getsockname()[1], "parent": os.getpid()},
-    }
-    signal.signal(signal.SIGUSR1, previous)
-    listener.close()
-
-
-def _connections(listener: socket.socket) -> int:
-    count = 0
-    while True:
-        try:
-            listener.accept()[0].close()
-        except BlockingIOError:
-            return count
-        count += 1
+    with listening_socket() as listener, signals_received(signal.SIGUSR1) as received:
+        yield {
+            "canary": canary,
+            "listener": listener,
+            "received": received,
+            "secret": secret,
+            "fill": {"canary": canary, "port": listener.getsockname()[1], "parent": os.getpid()},
+        }
 
 
 def assert_contained(world: dict[str, Any], *outputs: Any) -> None:
     assert not Path(world["canary"]).exists()
-    assert _connections(world["listener"]) == 0
+    assert connections(world["listener"]) == 0
     assert world["received"] == []
     text = repr(outputs)
     assert world["secret"] not in text and "root:x:0" not in text
@@ -233,3 +219,41 @@ def test_sandbox_run_contains_it(name: str, world: dict[str, Any]) -> None:
     check = "import fractions\nr = fractions.Fraction(1, 3) == 0.5"
     wrong = sandbox.run(check, result_name="r", policy=policy)
     assert wrong.ok and wrong.value is False  # nothing a program did reaches later runs
+
+
+@pytest.fixture(scope="module")
+def teaching_env(secret: str) -> Iterator[gym.Env]:
+    env = gym.make(
+        "DataEnv-Code-v0",
+        student="tiny",
+        domain_kwargs={"max_new_tokens": 16, "timeout": 1.0},
+        max_iterations=2,
+        val_per_skill=1,
+        test_per_skill=1,
+    )
+    env.reset(seed=0)
+    yield env
+    env.close()
+
+
+def test_code_teacher_examples_through_env_step_are_not_verified(
+    teaching_env: gym.Env, world: dict[str, Any]
+) -> None:
+    """A teacher's examples whose code is wrong but tries to escape, read the environment or
+    tamper with later judging: none is accepted, and wrong code sent afterwards (in the same
+    step and in the next one) is still rejected."""
+    doubles = "Write f that doubles.\nassert f(2) == 4\nassert f(5) == 10"
+    computed = "Write f that doubles.\nassert f(2) == sum([2, 2])\nassert f(5) == 2 * 5"
+    wrong = "def f(x):\n    return x\n"
+    hostile = [
+        {"instruction": tests, "response": PAYLOADS[name].format(**world["fill"]) + "\n" + wrong}
+        for name in sorted(PAYLOADS)
+        for tests in (doubles, computed)
+    ]
+    later = [{"instruction": tests, "response": wrong} for tests in (doubles, computed)]
+    for examples in (hostile + later, later):
+        observation, _, _, _, info = teaching_env.step(examples)
+        assert info["accepted"] == 0 and info["train"] is None
+        assert info["verification"]["passed"] == 0
+        assert len(info["rejected"]) == len(examples)
+        assert_contained(world, observation, info)

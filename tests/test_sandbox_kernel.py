@@ -20,6 +20,12 @@ import pytest
 from societygym.sandbox import Policy, Sandbox, linux
 from societygym.sandbox.isolation import LAYERS, describe_missing, missing
 from societygym.sandbox.pool import IsolationUnavailable
+from tests.sandbox_support import (
+    connections,
+    listening_socket,
+    secret_in_environment,
+    signals_received,
+)
 
 KERNEL_ONLY = Policy(python_layers=False, wall_seconds=5, cpu_seconds=5)
 SECRET_NAME = "SOCIETYGYM_TEST_SECRET"
@@ -39,10 +45,8 @@ def _user_namespaces_work() -> bool:
 
 @pytest.fixture(scope="module")
 def secret() -> Iterator[str]:
-    value = os.urandom(8).hex()
-    os.environ[SECRET_NAME] = value  # before the pool starts: its server must not see it
-    yield value
-    del os.environ[SECRET_NAME]
+    with secret_in_environment(SECRET_NAME) as value:  # before the pool below starts
+        yield value
 
 
 @pytest.fixture(scope="module")
@@ -55,22 +59,8 @@ def sandbox(secret: str) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-def connections(server: socket.socket) -> int:
-    count = 0
-    while True:
-        try:
-            server.accept()[0].close()
-        except BlockingIOError:
-            return count
-        count += 1
+    with listening_socket() as server:
+        yield server
 
 
 def test_isolation_is_on_here() -> None:
@@ -180,9 +170,7 @@ def test_sockets_reach_nothing(sandbox: Sandbox, listener: socket.socket) -> Non
 
 
 def test_signals_and_forks_reach_nothing(sandbox: Sandbox) -> None:
-    received: list[int] = []
-    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: received.append(signum))
-    try:
+    with signals_received(signal.SIGUSR1) as received:
         for program in (
             f"import os\nos.kill({os.getpid()}, 10)",
             "import os\nos.kill(-1, 10)",
@@ -192,8 +180,6 @@ def test_signals_and_forks_reach_nothing(sandbox: Sandbox) -> None:
         ):
             result = sandbox.run(program, policy=KERNEL_ONLY)
             assert not result.ok, (program, result)
-    finally:
-        signal.signal(signal.SIGUSR1, previous)
     assert received == []
     assert sandbox.run("x = 1", result_name="x").value == 1  # the pool is unharmed
 
