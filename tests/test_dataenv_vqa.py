@@ -47,6 +47,20 @@ def test_splits_are_frozen_and_disjoint(source: str) -> None:
     assert not real["validation"] & real["test"]
 
 
+def test_larger_splits_for_tighter_intervals() -> None:
+    """``per_skill`` up to 300 builds bigger splits the same way, still balanced and disjoint;
+    only the default size is pinned."""
+    big = VQADomain(per_skill=150)
+    validation, test = big.load_split("validation"), big.load_split("test")
+    assert len(validation) == len(test) == 150 * len(big.skills)
+    presence = [i.answer for i in validation if i.skill == "color_presence"]
+    assert presence.count("yes") == presence.count("no") == 75
+    assert not {big.item_key(i) for i in validation} & {big.item_key(i) for i in test}
+    assert {big.item_key(i) for i in test} <= big.held_out_keys
+    with pytest.raises(ValueError, match="per_skill"):
+        VQADomain(per_skill=301).load_split("test")
+
+
 def test_mixed_source_uses_real_easy_vqa_images(domain: VQADomain) -> None:
     items = domain.load_split("validation")
     by_skill = {s: [i for i in items if i.skill == s] for s in domain.skills}

@@ -18,6 +18,7 @@ ALIASES = {
     "pbt-partner": "societygym.envs.persuasion.partners:LLMPartner",
     "nostate-teacher": "societygym.baselines.dataenv_teachers:NoStateTeacher",
     "skill-list-teacher": "societygym.baselines.dataenv_teachers:SkillListTeacher",
+    "learning-progress-teacher": "societygym.baselines.dataenv_teachers:LearningProgressTeacher",
     "tree-alternating": "societygym.baselines.dataenv_teachers:AlternatingTreePolicy",
     "tree-threshold": "societygym.baselines.dataenv_teachers:ThresholdTreePolicy",
 }

@@ -6,6 +6,10 @@
 - ``SkillListTeacher``: reads per-skill validation accuracy and gives each skill examples
   in proportion to its error rate, optionally only to the ``focus`` weakest. (The original
   sorted by the number of correct answers, so "highest error rate" picked the easiest.)
+- ``LearningProgressTeacher``: gives each skill examples in proportion to its recent
+  learning progress (the smoothed absolute change of its validation accuracy), with a
+  uniform share for exploration (absolute learning progress, as in teacher-student
+  curriculum learning).
 - ``llm_teacher``: any LLM backend reading the env's text observation (open-ended,
   skill-list, or skill-tree prompts), replying with JSON.
 - ``AlternatingTreePolicy`` / ``ThresholdTreePolicy``: skill-tree policies that explore new
@@ -89,6 +93,52 @@ class SkillListTeacher(_ProceduralTeacher):
         if self.focus is not None:
             errors[np.argsort(-errors, kind="stable")[self.focus :]] = 0.0
         return errors.tolist() if errors.sum() > 0 else [1.0] * len(errors)
+
+
+def learning_progress_weights(progress: Sequence[float], explore: float) -> list[float]:
+    """Allocation weights from per-skill learning progress: a share ``explore`` spread
+    evenly, the rest in proportion to ``progress``; uniform when no skill moved."""
+    p = np.asarray(progress, dtype=float)
+    if p.sum() <= 0:
+        return [1.0] * len(p)
+    return (explore / len(p) + (1.0 - explore) * p / p.sum()).tolist()
+
+
+class LearningProgressTeacher(_ProceduralTeacher):
+    """Examples where the student is learning now: in proportion to each skill's absolute
+    change in (feedback) validation accuracy, smoothed over steps by an exponential moving
+    average (``smoothing`` is the newest step's weight). A drop counts as progress too: a
+    skill being forgotten is in flux, not mastered. ``explore`` of each step is spread
+    evenly so that a skill whose progress is not measured yet still gets data; the first
+    step, before any change is seen, is uniform. Needs ``skill_accuracy``."""
+
+    def __init__(
+        self, *args: Any, smoothing: float = 0.5, explore: float = 0.2, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not (0.0 < smoothing <= 1.0 and 0.0 <= explore <= 1.0):
+            raise ValueError("smoothing must be in (0, 1] and explore in [0, 1]")
+        self.smoothing = float(smoothing)
+        self.explore = float(explore)
+        self._last: np.ndarray | None = None
+        self._progress: np.ndarray | None = None
+
+    def reset(self) -> None:
+        super().reset()
+        self._last, self._progress = None, None
+
+    def weights(self, observation: Any) -> list[float]:
+        if "skill_accuracy" not in observation:
+            raise ValueError("LearningProgressTeacher needs a skill-list or skill-tree env")
+        accuracy = np.asarray(observation["skill_accuracy"], dtype=float)
+        if self._last is not None:
+            change = np.abs(accuracy - self._last)
+            previous = change if self._progress is None else self._progress
+            self._progress = self.smoothing * change + (1.0 - self.smoothing) * previous
+        self._last = accuracy
+        if self._progress is None:
+            return [1.0] * len(accuracy)
+        return learning_progress_weights(self._progress, self.explore)
 
 
 def llm_teacher(llm: Any = "embedded", max_tokens: int = 1024, temperature: float = 0.7) -> Any:

@@ -44,6 +44,9 @@ from societygym.envs.dataenv.records import Example, Graded, TaskItem, fingerpri
 SOURCES = ("mixed", "easy_vqa", "procedural")
 EASY_VQA_SKILLS = ("shape", "color", "shape_presence", "color_presence", "negation")
 PER_SKILL = 40
+# the most a split can hold per skill: easy-VQA's test images have ~150 "yes" answers per
+# presence skill in each half, and yes/no questions are balanced
+MAX_PER_SKILL = 300
 VALIDATION_IMAGES = 500  # easy-VQA test images [0, 500) validate, [500, 1000) test
 SPLIT_SEEDS = {"validation": 3_000_017, "test": 4_000_037}
 FINGERPRINTS = {
@@ -67,7 +70,7 @@ def normalize_answer(text: str) -> str:
     return " ".join(words)
 
 
-def _easy_vqa_items(split: str, skills: Sequence[str]) -> dict[str, list[TaskItem]]:
+def _easy_vqa_items(split: str, skills: Sequence[str], per_skill: int) -> dict[str, list[TaskItem]]:
     rng = np.random.default_rng(SPLIT_SEEDS[split])
     rows = [
         (q, a, i)
@@ -80,12 +83,12 @@ def _easy_vqa_items(split: str, skills: Sequence[str]) -> dict[str, list[TaskIte
         question, reply, image_id = rows[index]
         skill = scenes.classify(question)
         bucket = by_skill.get(skill or "")
-        if bucket is None or len(bucket) >= PER_SKILL:
+        if bucket is None or len(bucket) >= per_skill:
             continue
         # easy-VQA's yes/no questions are mostly "no"; balance them so that a constant
         # reply scores 50%, not 95%
         if reply in ("yes", "no"):
-            if per_answer.get((skill, reply), 0) >= PER_SKILL // 2:
+            if per_answer.get((skill, reply), 0) >= per_skill // 2:
                 continue
             per_answer[(skill, reply)] = per_answer.get((skill, reply), 0) + 1
         ref = easy_vqa_data.reference("test", image_id)
@@ -94,14 +97,16 @@ def _easy_vqa_items(split: str, skills: Sequence[str]) -> dict[str, list[TaskIte
     return by_skill
 
 
-def _procedural_items(split: str, skills: Sequence[str], taken: set[str]) -> dict[str, list]:
+def _procedural_items(
+    split: str, skills: Sequence[str], taken: set[str], per_skill: int
+) -> dict[str, list]:
     by_skill: dict[str, list[TaskItem]] = {}
     for index, skill in enumerate(scenes.SKILLS):
         if skill not in skills:
             continue
         rng = np.random.default_rng([SPLIT_SEEDS[split], index])
         items: list[TaskItem] = []
-        while len(items) < PER_SKILL:
+        while len(items) < per_skill:
             scene, question, reply = scenes.sample(skill, rng)
             ref = scenes.describe(scene)
             key = question_key(ref + "\n" + question)
@@ -114,15 +119,21 @@ def _procedural_items(split: str, skills: Sequence[str], taken: set[str]) -> dic
 
 
 @cache
-def build_splits(source: str) -> dict[str, tuple[TaskItem, ...]]:
-    """The frozen splits of ``source``, in skill order, ``PER_SKILL`` items per skill."""
+def build_splits(source: str, per_skill: int = PER_SKILL) -> dict[str, tuple[TaskItem, ...]]:
+    """The frozen splits of ``source``, in skill order, ``per_skill`` items per skill
+    (easy-VQA holds enough for up to ``MAX_PER_SKILL``)."""
+    if not 1 <= per_skill <= MAX_PER_SKILL:
+        raise ValueError(f"per_skill must be in [1, {MAX_PER_SKILL}], got {per_skill}")
     skills = source_skills(source)
     real = EASY_VQA_SKILLS if source != "procedural" else ()
     taken: set[str] = set()
     splits = {}
     for split in SPLITS:
-        by_skill = _easy_vqa_items(split, [s for s in skills if s in real]) if real else {}
-        by_skill.update(_procedural_items(split, [s for s in skills if s not in real], taken))
+        by_skill = (
+            _easy_vqa_items(split, [s for s in skills if s in real], per_skill) if real else {}
+        )
+        procedural = [s for s in skills if s not in real]
+        by_skill.update(_procedural_items(split, procedural, taken, per_skill))
         splits[split] = tuple(item for skill in skills for item in by_skill[skill])
     return splits
 
@@ -134,13 +145,13 @@ def source_skills(source: str) -> tuple[str, ...]:
 
 
 @cache
-def _held_out_keys(source: str, image_size: int) -> frozenset[str]:
-    return Domain.held_out_keys.func(VQADomain(source, image_size))
+def _held_out_keys(source: str, image_size: int, per_skill: int) -> frozenset[str]:
+    return Domain.held_out_keys.func(VQADomain(source, image_size, per_skill=per_skill))
 
 
 @cache
-def _held_out_index(source: str, image_size: int) -> NearDuplicateIndex:
-    return Domain.held_out_index.func(VQADomain(source, image_size))
+def _held_out_index(source: str, image_size: int, per_skill: int) -> NearDuplicateIndex:
+    return Domain.held_out_index.func(VQADomain(source, image_size, per_skill=per_skill))
 
 
 class VQADomain(Domain):
@@ -148,7 +159,8 @@ class VQADomain(Domain):
 
     ``image_size``: side of the (square) images the student sees; ``text_to_image``:
     ``"procedural"`` or ``"diffusers:<pipeline>"`` (see ``text_to_image.make_backend``);
-    ``verify_fingerprints``: refuse splits that differ from the pinned ones.
+    ``verify_fingerprints``: refuse splits that differ from the pinned ones (pinned for the
+    default ``per_skill``; larger splits, for tighter intervals, are built the same way).
     """
 
     name = "vqa"
@@ -167,8 +179,10 @@ class VQADomain(Domain):
         image_size: int = 64,
         text_to_image: Any = "procedural",
         verify_fingerprints: bool = True,
+        per_skill: int = PER_SKILL,
     ) -> None:
         self.source = source
+        self.per_skill = int(per_skill)
         self._skills = source_skills(source)
         self.image_size = int(image_size)
         self.backend = make_backend(text_to_image)
@@ -187,8 +201,9 @@ class VQADomain(Domain):
         return scenes.ANSWERS
 
     def load_split(self, split: str) -> list[TaskItem]:
-        items = build_splits(self.source)[split]
-        if self.verify_fingerprints and fingerprint(items) != FINGERPRINTS[self.source][split]:
+        items = build_splits(self.source, self.per_skill)[split]
+        pinned = self.verify_fingerprints and self.per_skill == PER_SKILL
+        if pinned and fingerprint(items) != FINGERPRINTS[self.source][split]:
             raise RuntimeError(
                 f"the VQA {self.source} {split} split does not match its fingerprint"
             )
@@ -221,13 +236,13 @@ class VQADomain(Domain):
     def held_out_keys(self) -> frozenset[str]:
         # the procedural renderer is deterministic: every env of a process can share them
         if isinstance(self.backend, ProceduralBackend) and type(self) is VQADomain:
-            return _held_out_keys(self.source, self.image_size)
+            return _held_out_keys(self.source, self.image_size, self.per_skill)
         return super().held_out_keys
 
     @cached_property
     def held_out_index(self) -> NearDuplicateIndex:
         if isinstance(self.backend, ProceduralBackend) and type(self) is VQADomain:
-            return _held_out_index(self.source, self.image_size)
+            return _held_out_index(self.source, self.image_size, self.per_skill)
         return super().held_out_index
 
     def near_duplicate_scope(self, image: str | None) -> str:
