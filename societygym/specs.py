@@ -2,13 +2,17 @@
 
 Env options that take a component (a listener, a speaker, a partner, an answer extractor, a
 data engine) accept an instance, one of a few names, ``"llm"`` (the embedded model) or
-``"llm:<llm spec>"`` (any spec ``societygym.llm.load_llm`` takes).
+``"llm:<llm spec>"`` (any spec ``societygym.llm.load_llm`` takes). An LLM named this way is
+loaded on first use, not when the env is made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from societygym.llm.lazy import LazyLLM
 
 T = TypeVar("T")
 
@@ -27,16 +31,18 @@ def resolve(
     spec: T | str,
     kind: str,
     named: Mapping[str, Callable[[], T]],
-    from_llm: Callable[[str], T],
+    from_llm: Callable[[LazyLLM], T],
 ) -> T:
     """An instance passes through; a name in ``named`` is built; ``"llm[:<spec>]"`` goes to
-    ``from_llm`` with the LLM spec; anything else is a clear error."""
+    ``from_llm`` as a ``LazyLLM`` of the LLM spec; anything else is a clear error."""
     if not isinstance(spec, str):
         return spec
     if spec in named:
         return named[spec]()
     llm = llm_spec(spec)
     if llm is not None:
-        return from_llm(llm)
+        from societygym.llm.lazy import LazyLLM
+
+        return from_llm(LazyLLM(llm))
     names = ", ".join(repr(n) for n in named)
     raise ValueError(f"unknown {kind} {spec!r}: use {names}, 'llm' or 'llm:<llm spec>'")

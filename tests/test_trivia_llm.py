@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import pytest
 
+import societygym  # noqa: F401  (registers the ids)
 from societygym.envs.trivia.answers import LLMAnswerExtractor
 from societygym.envs.trivia.calibration_env import TriviaCalibrationEnv
 from societygym.envs.trivia.listener_env import TriviaListenerEnv
 from societygym.envs.trivia.listeners import LLMListener, make_listener
 from societygym.envs.trivia.speakers import LLMSpeaker
 from societygym.llm import load_llm
+from societygym.llm.lazy import LazyLLM
 
 QUESTION = "What is the capital of Peru?"
 CONFIDENT = "I am 100% sure it's [ANSWER REMOVED]."
@@ -66,3 +69,18 @@ def test_make_listener_specs() -> None:
     assert isinstance(make_listener("llm:tiny"), LLMListener)
     with pytest.raises(ValueError, match="unknown listener"):
         make_listener("oracle")
+
+
+def test_lazy_listener_scores_like_an_eager_one() -> None:
+    """``gym.make(..., listener="llm:tiny")`` loads the model at the first step, and scores
+    exactly as a listener built on an already loaded copy does."""
+    lazy = gym.make("Trivia-Calibration-v0", listener="llm:tiny")
+    listener = lazy.unwrapped.listener
+    assert isinstance(listener.llm, LazyLLM) and not listener.llm.loaded
+    eager = TriviaCalibrationEnv(listener=LLMListener(load_llm("tiny", shared=False)))
+    results = []
+    for env in (lazy, eager):
+        env.reset(seed=0, options={"index": 0})
+        results.append(env.step("I'm absolutely certain it is Lima.")[4]["p_accept"])
+    assert listener.llm.loaded
+    assert results[0] == pytest.approx(results[1], abs=1e-5)

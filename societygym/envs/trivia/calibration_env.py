@@ -25,15 +25,9 @@ MAX_QUESTION_LENGTH = 2048
 
 def make_extractor(spec: Any = "rule") -> Any:
     """``"rule"`` (default), ``"llm"`` (embedded model), ``"llm:<llm spec>"`` or an instance."""
-    from societygym.llm import load_llm
     from societygym.specs import resolve
 
-    return resolve(
-        spec,
-        "extractor",
-        {"rule": RuleBasedExtractor},
-        lambda llm: LLMAnswerExtractor(load_llm(llm)),
-    )
+    return resolve(spec, "extractor", {"rule": RuleBasedExtractor}, LLMAnswerExtractor)
 
 
 def pick_item(env: gym.Env, items: Sequence[TriviaItem], options: dict | None) -> TriviaItem:

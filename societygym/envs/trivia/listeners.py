@@ -190,10 +190,16 @@ class LLMListener:
 
             llm = load_llm(llm)
         self.llm = llm
-        if chat is None:
-            chat = bool(getattr(getattr(llm, "tokenizer", None), "chat_template", None))
-        self.chat = chat
+        self._chat = chat
         self.max_utterance_chars = max_utterance_chars
+
+    @property
+    def chat(self) -> bool:
+        # decided on first use: asking a lazily loaded model for its tokenizer loads it
+        if self._chat is None:
+            tokenizer = getattr(self.llm, "tokenizer", None)
+            self._chat = bool(getattr(tokenizer, "chat_template", None))
+        return self._chat
 
     def p_accept_batch(self, questions: Sequence[str], utterances: Sequence[str]) -> list[float]:
         render = listener_messages if self.chat else listener_prompt
