@@ -1,10 +1,11 @@
 """The contracts between envs, agents, runners and LLMs, declared in one place.
 
-An env class may offer agents a prompt and a parser (``PromptingEnv``) and reports a summary
-of many episodes (``ReportingEnv``); the episode engine and ``LLMAgent`` look these up
-through ``prompt_hooks`` and ``summarizer`` only. An LLM that also offers ``ContinuousLLM``
-lets the engine decode many env copies in one continuously refilled batch. ``Agent``,
-``LLM`` and ``Student`` are re-exported so that signatures can name them from here.
+An env class may offer agents a prompt and a parser (``PromptingEnv``), reports a summary
+of many episodes (``ReportingEnv``) and may declare difficulty levels (``LeveledEnv``); the
+episode engine and ``LLMAgent`` look these up through ``prompt_hooks`` and ``summarizer``
+only, ``societygym.curriculum`` through ``difficulty_levels``. An LLM that also offers
+``ContinuousLLM`` lets the engine decode many env copies in one continuously refilled batch.
+``Agent``, ``LLM`` and ``Student`` are re-exported so that signatures can name them from here.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ __all__ = [
     "Agent",
     "ContinuousLLM",
     "Decoder",
+    "LeveledEnv",
     "PromptingEnv",
     "ReportingEnv",
     "Student",
+    "difficulty_levels",
     "prompt_hooks",
     "summarizer",
     "supports_continuous",
@@ -53,6 +56,15 @@ class ReportingEnv(Protocol):
     def summarize(
         final_infos: Sequence[Mapping[str, Any]], out_dir: Path | None
     ) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class LeveledEnv(Protocol):
+    """An env class with difficulty levels, easiest first: ``difficulty_levels[k - 1]``
+    describes level ``k``, which its constructor plays with ``difficulty=k``; its default,
+    ``difficulty=None``, keeps the env's usual mix (``societygym.envs.levels``)."""
+
+    difficulty_levels: tuple[str, ...]
 
 
 class Decoder(Protocol):
@@ -90,6 +102,11 @@ def prompt_hooks(env_class: type | None) -> tuple[str | None, Callable[[str], An
 def summarizer(env_class: type | None) -> Callable[..., dict[str, float]] | None:
     """The env class's ``summarize``, or None."""
     return getattr(env_class, "summarize", None)
+
+
+def difficulty_levels(env_class: type | None) -> tuple[str, ...]:
+    """The env class's difficulty levels, easiest first; empty where it declares none."""
+    return tuple(getattr(env_class, "difficulty_levels", ()))
 
 
 def supports_continuous(agent: Any) -> bool:

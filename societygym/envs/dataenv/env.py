@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from societygym.envs.dataenv.records import (
     accuracy_by_skill,
 )
 from societygym.envs.dataenv.trainer import TrainConfig
+from societygym.envs.levels import check_choices, check_level, only_one
 from societygym.spaces import UnicodeText
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,26 @@ TRAINING_MODES = ("continue", "retrain")
 # 10 + 10 evaluates the 20 per skill a step evaluated before the halves existed)
 AS_VALIDATION = -1
 MAX_ANSWER_SHOWN = 200
+DEFAULT_ITERATIONS, DEFAULT_EXAMPLES = 3, 300
+# (share of the domain's skills taught, iterations, examples), easiest first: fewer skills
+# share the default budget, then every skill gets a third of it
+DIFFICULTY: tuple[tuple[float, int, int], ...] = (
+    (0.0, DEFAULT_ITERATIONS, DEFAULT_EXAMPLES),  # 0.0: the first skill alone
+    (0.5, DEFAULT_ITERATIONS, DEFAULT_EXAMPLES),
+    (1.0, DEFAULT_ITERATIONS, DEFAULT_EXAMPLES),
+    (1.0, 2, 100),
+)
+DIFFICULTY_LEVELS = (
+    "the domain's first skill, 3 iterations x 300 examples",
+    "the first half of its skills, 3 x 300",
+    "every skill, 3 x 300 (the default's skills and budget)",
+    "every skill, 2 iterations x 100 examples",
+)
+
+
+def first_skills(skills: Sequence[str], share: float) -> tuple[str, ...]:
+    """The first ``share`` of ``skills`` (rounded up), at least one."""
+    return tuple(skills[: max(1, math.ceil(len(skills) * share))])
 
 
 def error_record(g: Graded, with_skill: bool) -> dict[str, str]:
@@ -106,6 +128,7 @@ class TeachingEnv(gym.Env):
     """Base class; see the kinds' docstrings for spaces, reward and info."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    difficulty_levels = DIFFICULTY_LEVELS
     kind = "base"
     show_skills = False
 
@@ -118,8 +141,8 @@ class TeachingEnv(gym.Env):
         training: str = "continue",
         train_config: dict[str, Any] | None = None,
         student_kwargs: Mapping[str, Any] | None = None,
-        max_iterations: int = 3,
-        max_examples: int = 300,
+        max_iterations: int | None = None,
+        max_examples: int | None = None,
         max_examples_per_step: int | None = None,
         val_per_skill: int | None = 10,
         feedback_per_skill: int | None = AS_VALIDATION,
@@ -132,14 +155,34 @@ class TeachingEnv(gym.Env):
         max_action_length: int = 1_000_000,
         max_text_length: int = 200_000,
         render_mode: str | None = None,
+        skills: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         if training not in TRAINING_MODES:
             raise ValueError(f"training must be one of {TRAINING_MODES}, got {training!r}")
+        only_one(
+            "DataEnv",
+            difficulty=difficulty,
+            skills=skills,
+            max_iterations=max_iterations,
+            max_examples=max_examples,
+        )
+        level = check_level(difficulty, DIFFICULTY_LEVELS, "DataEnv")
+        max_iterations = DEFAULT_ITERATIONS if max_iterations is None else max_iterations
+        max_examples = DEFAULT_EXAMPLES if max_examples is None else max_examples
         if max_iterations < 1 or max_examples < 1:
             raise ValueError("max_iterations and max_examples must be >= 1")
         if domain_kwargs is not None and not isinstance(domain_kwargs, Mapping):
             raise TypeError(f"domain_kwargs must be a mapping, got {type(domain_kwargs).__name__}")
+        if skill_discovery is not None and (skills is not None or level is not None):
+            raise ValueError(
+                "DataEnv: skills and difficulty choose gold skills; skill_discovery relabels them"
+            )
         self.domain = make_domain(domain, **(domain_kwargs or {}))
+        if level is not None:
+            share, max_iterations, max_examples = DIFFICULTY[level - 1]
+            skills = first_skills(self.domain.skills, share)
+        taught = check_choices("skills", skills, self.domain.skills, "DataEnv")
         self.student = make_student(
             student, finetune, train_config, student_seed, self.domain, student_kwargs
         )
@@ -152,6 +195,11 @@ class TeachingEnv(gym.Env):
         self.validation = self.domain.split("validation", val_per_skill)
         self.feedback = self.domain.split(FEEDBACK, feedback_per_skill)
         self.test_items = self.domain.split("test", test_per_skill)
+        if taught is not None:  # evaluate (and show) only the taught skills
+            self.validation, self.feedback, self.test_items = (
+                [i for i in items if i.skill in taught]
+                for items in (self.validation, self.feedback, self.test_items)
+            )
         if skill_discovery is not None:  # the same items, labeled by an LLM
             from societygym.envs.dataenv.skills import discover_skills
             from societygym.llm.cache import cache_dir
@@ -170,7 +218,7 @@ class TeachingEnv(gym.Env):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.max_action_length = int(max_action_length)
         self.render_mode = render_mode
-        self.skills = self.domain.skills
+        self.skills = taught or self.domain.skills
         self.observation_space = spaces.Dict(self._observation_spaces(max_text_length))
         self.action_space = UnicodeText(self.max_action_length)
         self._running = False

@@ -84,7 +84,12 @@ class OpenEndedEnv(TeachingEnv):
     ``finetune`` (``"lora"``/``"full"``), ``training`` (``"continue"``: keep training the
     current student on the new data; ``"retrain"``: start from the base model and train on
     all data so far, as the original did), ``train_config`` (``TrainConfig`` fields),
-    ``student_kwargs`` (to ``HFStudent``, e.g. ``{"eval_backend": "vllm"}`` on a GPU), budgets,
+    ``student_kwargs`` (to ``HFStudent``, e.g. ``{"eval_backend": "vllm"}`` on a GPU), budgets
+    (``max_iterations``, default 3; ``max_examples``, default 300), ``skills`` (teach and
+    evaluate only these of the domain's skills; examples of other skills still train),
+    ``difficulty`` (1-4, ``difficulty_levels``: the first skill, the first half, every skill
+    with the default budget, every skill with 2 iterations x 100 examples; it sets skills and
+    budget, so it goes without them),
     ``val_per_skill``/``feedback_per_skill``/``test_per_skill`` (items per skill of the
     reward half, the feedback half (default: as many as ``val_per_skill``) and the test
     split), ``run_dir``

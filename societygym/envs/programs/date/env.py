@@ -9,13 +9,21 @@ from typing import Any, ClassVar
 import gymnasium as gym
 
 from societygym.envs.instances import pick_index
+from societygym.envs.levels import check_choices, check_level
 from societygym.envs.programs.date.regal_result import (
     OWN_NAME,
     RESULT_NAME,
     regal_result_expression,
     with_epilogue,
 )
-from societygym.envs.programs.date.tasks import DEFAULT_PER_FAMILY, DateTask, load_tasks
+from societygym.envs.programs.date.tasks import (
+    DEFAULT_PER_FAMILY,
+    DIFFICULTY_LEVELS,
+    FAMILIES,
+    DateTask,
+    load_tasks,
+    select,
+)
 from societygym.envs.programs.helpers import (
     BASE_OBSERVATION_LENGTH,
     checked_helpers,
@@ -66,12 +74,17 @@ class ReGALDateEnv(gym.Env[str, str]):
     split); ``split``: train / dev / test / all; ``tasks``: explicit ``DateTask`` items (e.g.
     ``tasks.load_regal_jsonl(path)``). ``helpers``: source snippets of helper functions (a
     code bank) shown in the observation and defined before the program runs.
+    ``families``: keep only these question families (``tasks.FAMILIES`` for generated
+    tasks). ``difficulty``: 1-4 (``difficulty_levels``), generated tasks whose arithmetic
+    reaches at most a day, 2-31 days, 32-366 days or further from the date the question
+    names; None (default) keeps every distance.
     ``reset(options={"index": i})`` addresses one task.
 
     ## Version history
     v0: first release.
     """
 
+    difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
@@ -85,10 +98,19 @@ class ReGALDateEnv(gym.Env[str, str]):
         max_program_length: int = 16384,
         render_mode: str | None = None,
         isolation: str = "auto",
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
-        self.tasks = list(tasks) if tasks is not None else load_tasks(source, split, per_family)
+        pool = list(tasks) if tasks is not None else load_tasks(source, split, per_family)
+        level = check_level(difficulty, DIFFICULTY_LEVELS, "ReGAL-Date")
+        if level is not None and any(t.span_days is None for t in pool):
+            raise ValueError("ReGAL-Date: difficulty needs generated tasks (source='generated')")
+        known = tuple(FAMILIES) if tasks is None and source == "generated" else ()
+        known = known or tuple(dict.fromkeys(t.family for t in pool))
+        chosen = check_choices("families", families, known, "ReGAL-Date")
+        self.tasks = select(pool, chosen, level)
         if not self.tasks:
-            raise ValueError("no tasks: the source/split is empty")
+            raise ValueError("no tasks: the source/split (and families/difficulty) is empty")
         self.helpers = checked_helpers(helpers)
         self.timeout_s = float(timeout_s)
         self.isolation = isolation  # the sandbox's kernel layers: "auto" or "required"

@@ -51,6 +51,8 @@ class Context:
     code: str
     today: date | datetime
     names: tuple[str, ...] = ()  # extra names the code imports from dateutil.relativedelta
+    # the date the sentence names when today is computed from it (a birth date); else today
+    origin: date | None = None
 
 
 @dataclass(frozen=True)
@@ -141,13 +143,13 @@ def anchored(day: date, days_ago: int, style: str = "numeric") -> Context:
         sentence = f"The deadline is {text}, which is {-days_ago} days from today."
     sign = "+" if days_ago > 0 else "-"
     code = f"today = {date_code(day)} {sign} relativedelta(days={abs(days_ago)})"
-    return Context(sentence, code, day + relativedelta(days=days_ago))
+    return Context(sentence, code, day + relativedelta(days=days_ago), origin=day)
 
 
 def birthday(name: str, born: date, age: int, style: str = "numeric") -> Context:
     sentence = f"{name} was born on {render(born, style)}. Today is their {ordinal(age)} birthday."
     code = f"today = {date_code(born)} + relativedelta(years={age})  # birth date + age"
-    return Context(sentence, code, born + relativedelta(years=age))
+    return Context(sentence, code, born + relativedelta(years=age), origin=born)
 
 
 def anniversary(couple: str, married: date, years: int, style: str = "numeric") -> Context:
@@ -156,7 +158,7 @@ def anniversary(couple: str, married: date, years: int, style: str = "numeric") 
         f"Today is their {years}-year wedding anniversary."
     )
     code = f"today = {date_code(married)} + relativedelta(years={years})  # wedding + years"
-    return Context(sentence, code, married + relativedelta(years=years))
+    return Context(sentence, code, married + relativedelta(years=years), origin=married)
 
 
 # --- queries ----------------------------------------------------------------------------
@@ -207,6 +209,16 @@ def question_text(context: Context, query: Query) -> str:
 
 def answer_of(context: Context, query: Query) -> str:
     return (context.today + query.delta).strftime(ANSWER_FORMAT)
+
+
+def span_days(context: Context, query: Query) -> int:
+    """How far the question's arithmetic reaches: days from the date it names (or today)
+    to the answer."""
+    start = context.origin or context.today
+    start = start.date() if isinstance(start, datetime) else start
+    target = context.today + query.delta
+    target = target.date() if isinstance(target, datetime) else target
+    return abs((target - start).days)
 
 
 def reference_program(context: Context, query: Query) -> str:

@@ -41,6 +41,7 @@ class DateTask:
     answer: str  # MM/DD/YYYY
     program: str | None  # reference program; None for loaded data
     source: str = "generated"
+    span_days: int | None = None  # how far the arithmetic reaches (``questions.span_days``)
 
     @property
     def split(self) -> str:
@@ -69,6 +70,7 @@ def make_task(family: str, context: q.Context, query: q.Query) -> DateTask:
         question=question,
         answer=q.answer_of(context, query),
         program=q.reference_program(context, query),
+        span_days=q.span_days(context, query),
     )
 
 
@@ -197,6 +199,32 @@ FAMILIES: dict[str, Callable[[random.Random], tuple[q.Context, q.Query]]] = {
     "month_end": _month_end,
     "leap_year": _leap_year,
 }
+
+
+# --- difficulty: the distance of the date arithmetic ------------------------------------------
+
+# (description, shortest span, longest span) in days, easiest first
+SPAN_LEVELS: tuple[tuple[str, int, int], ...] = (
+    ("the answer is at most one day away: formats, today, yesterday, tomorrow, hours", 0, 1),
+    ("2 to 31 days away: days, weeks, a month back or forth", 2, 31),
+    ("32 days to a year away: months and years", 32, 366),
+    ("more than a year away: years, birthdays and anniversaries", 367, 10**6),
+)
+DIFFICULTY_LEVELS = tuple(text for text, _, _ in SPAN_LEVELS)
+
+
+def select(
+    tasks: Iterable[DateTask], families: tuple[str, ...] | None, level: int | None
+) -> list[DateTask]:
+    """The tasks of ``families`` (None: all) whose arithmetic spans level ``level``'s
+    distance (None: any)."""
+    low, high = SPAN_LEVELS[level - 1][1:] if level is not None else (0, None)
+    return [
+        t
+        for t in tasks
+        if (families is None or t.family in families)
+        and (high is None or (t.span_days is not None and low <= t.span_days <= high))
+    ]
 
 
 def dedupe(tasks: Iterable[DateTask]) -> list[DateTask]:

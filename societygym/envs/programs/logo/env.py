@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from societygym.envs.instances import pick_index
+from societygym.envs.levels import check_choices, check_level
 from societygym.envs.programs.helpers import checked_helpers, describe, with_helpers
 from societygym.envs.programs.logo import judge
 from societygym.envs.programs.logo import render as raster
@@ -19,7 +20,13 @@ from societygym.envs.programs.logo.dsl import (
     MAX_COMMANDS,
     BudgetExceeded,
 )
-from societygym.envs.programs.logo.tasks import LogoTask, load_logo_tasks
+from societygym.envs.programs.logo.tasks import (
+    DIFFICULTY_LEVELS,
+    FAMILIES,
+    LogoTask,
+    load_logo_tasks,
+    select,
+)
 from societygym.spaces import UnicodeText, text_and_image, text_and_image_observation
 
 NAMESPACE_SPEC = "societygym.envs.programs.logo.dsl:dsl_namespace"
@@ -78,14 +85,18 @@ class ReGALLogoEnv(gym.Env[dict, str]):
     reference programs run in this process, so load only files you trust). ``helpers``:
     source snippets of helper functions (a code bank), listed in the observation and run
     before the program. ``threshold``, ``resolution``, ``max_program_length``,
-    ``timeout_s`` (per program), ``sandbox`` (default: the shared pool). Address one task
-    with ``reset(options={"index": i})``.
+    ``timeout_s`` (per program), ``sandbox`` (default: the shared pool). ``families``: keep
+    only these template families (``tasks.FAMILIES``). ``difficulty``: 1-4
+    (``difficulty_levels``), tasks that draw one shape, 2-3, 4-6 or 7 or more parts
+    (``tasks.parts_of``); None (default) keeps them all. Address one task with
+    ``reset(options={"index": i})``.
 
     ## Version history
     v0: first release.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 1}
+    difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
     agent_prompt = "{observation}\n\nReply with the Python program only, in a ```python block."
     parse_llm_action = staticmethod(extract_program)
 
@@ -101,10 +112,15 @@ class ReGALLogoEnv(gym.Env[dict, str]):
         sandbox: Any = None,
         render_mode: str | None = None,
         isolation: str = "auto",
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
-        self.tasks = list(tasks) if tasks is not None else load_logo_tasks(split)
+        pool = list(tasks) if tasks is not None else load_logo_tasks(split)
+        level = check_level(difficulty, DIFFICULTY_LEVELS, "ReGAL-Logo")
+        known = FAMILIES if tasks is None else tuple(dict.fromkeys(t.family for t in pool))
+        self.tasks = select(pool, check_choices("families", families, known, "ReGAL-Logo"), level)
         if not self.tasks:
-            raise ValueError("no LOGO tasks: the task list is empty")
+            raise ValueError("no LOGO tasks: the task list (with families/difficulty) is empty")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"unsupported render_mode {render_mode!r}; use 'rgb_array' or None")
         self.helpers = tuple(_compiling(h) for h in checked_helpers(helpers))

@@ -17,8 +17,9 @@ query (train 60%, dev 20%, test 20%) and pinned by :data:`FINGERPRINT`.
 from __future__ import annotations
 
 import hashlib
+import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -365,6 +366,63 @@ FAMILY_MARKERS = (
 def family_of(query: str) -> str:
     """The template family of a LAPS query (``"other"`` for free text)."""
     return next((family for marker, family in FAMILY_MARKERS if marker in query), "other")
+
+
+# families that draw one shape (a polygon, a circle, a star, a spiral, a staircase, a zigzag)
+SINGLE_SHAPE = frozenset({"ngon", "circle", "star", "spiral", "staircase", "zigzag"})
+_COUNT = re.compile(r"^(\d+) ")
+_ARM = re.compile(r" with (.+) as arms$")
+
+
+def parts_of(query: str) -> int | None:
+    """How many parts a templated query draws: 1 for a single shape, 2 for two shapes side
+    by side, 3 for two shapes and the line joining them, n for n in a row or n concentric
+    shapes, n times the drawn pieces of one arm (spaces are not drawn) for an n-sided
+    snowflake; None for free text."""
+    family = family_of(query)
+    if family in SINGLE_SHAPE:
+        return 1
+    if family in ("next_to", "separated"):
+        return 2
+    if family == "connected":
+        return 3
+    count = _COUNT.match(query)
+    if count is None:
+        return None
+    if family != "snowflake":
+        return int(count.group(1))
+    arm = _ARM.search(query)
+    if arm is None:
+        return None
+    pieces = (piece.split() for piece in arm.group(1).split(" and "))
+    drawn = sum(int(w[0]) if w[0].isdigit() else 1 for w in pieces if w[-1] != "space")
+    return int(count.group(1)) * drawn
+
+
+# (description, fewest parts, most parts), easiest first
+PART_LEVELS: tuple[tuple[str, int, int], ...] = (
+    ("one shape: a polygon, circle, star, spiral, staircase or zigzag", 1, 1),
+    ("2-3 parts: two shapes apart or joined by a line, 2-3 in a row or concentric", 2, 3),
+    ("4-6 parts: rows, concentric shapes and snowflakes of up to 6 pieces", 4, 6),
+    ("7 or more parts: bigger snowflakes, rows and concentric shapes", 7, 10**6),
+)
+DIFFICULTY_LEVELS = tuple(text for text, _, _ in PART_LEVELS)
+
+
+def select(
+    tasks: Iterable[LogoTask], families: tuple[str, ...] | None, level: int | None
+) -> list[LogoTask]:
+    """The tasks of ``families`` (None: all) whose part count is in level ``level``'s band
+    (None: any)."""
+    low, high = PART_LEVELS[level - 1][1:] if level is not None else (0, 0)
+    kept = []
+    for task in tasks:
+        if families is not None and task.family not in families:
+            continue
+        parts = parts_of(task.query) if level is not None else None
+        if level is None or (parts is not None and low <= parts <= high):
+            kept.append(task)
+    return kept
 
 
 def load_regal_jsonl(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import gymnasium as gym
 
 from societygym.envs.instances import pick_index
+from societygym.envs.levels import check_level, only_one
 from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION, RecipeBook
 from societygym.envs.programs.textcraft.tasks import NUM_DISTRACTORS, TextCraftTask, make_task
 from societygym.envs.programs.textcraft.world import MAX_COMMAND_LENGTH
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
     from societygym.envs.programs.textcraft.adapt import AdaptBook
 
 MAX_OBSERVATION_LENGTH = 8192
+# (recipe depth of the goal, distractor recipes shown), easiest first
+DIFFICULTY: tuple[tuple[int, int], ...] = ((1, 2), (2, 5), (3, 10), (4, 15))
+DIFFICULTY_LEVELS = tuple(
+    f"goals of crafting depth {depth}, {shown} distractor recipes" for depth, shown in DIFFICULTY
+)
 
 
 class TaskSource:
@@ -26,6 +32,8 @@ class TaskSource:
     ``world``: ``"minecraft"``, ``"adapt"``, or None for ``"adapt"`` when the tasks were
     loaded from ReGAL's files and ``"minecraft"`` otherwise. Every given task's goal must be
     craftable in the world, so that a bad task fails here rather than at its reset.
+    ``depth`` keeps the world's goals of these crafting depths (None: ``book.goals``, every
+    goal of depth >= 2); ``difficulty`` sets depth and ``num_distractors`` (``DIFFICULTY``).
     """
 
     def __init__(
@@ -33,7 +41,9 @@ class TaskSource:
         version: str,
         world: str | None,
         tasks: Sequence[TextCraftTask] | None,
-        num_distractors: int,
+        num_distractors: int | None,
+        depth: int | Sequence[int] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         self.tasks = tuple(tasks) if tasks is not None else None
         if self.tasks is not None and not self.tasks:
@@ -43,7 +53,16 @@ class TaskSource:
             world = "adapt" if adapt else "minecraft"
         self.world = world
         self.book = load_rules(version, world)
-        self.num_distractors = int(num_distractors)
+        only_one("TextCraft", difficulty=difficulty, depth=depth, num_distractors=num_distractors)
+        level = check_level(difficulty, DIFFICULTY_LEVELS, "TextCraft")
+        if level is not None:
+            depth, num_distractors = DIFFICULTY[level - 1]
+        if self.tasks is not None and depth is not None:
+            raise ValueError(
+                "TextCraft: depth and difficulty choose among the world's goals, not given tasks"
+            )
+        self.goals = self.book.goals if depth is None else goals_of_depth(self.book, depth)
+        self.num_distractors = NUM_DISTRACTORS if num_distractors is None else int(num_distractors)
         bad = sorted({t.goal for t in self.tasks or () if not self.book.is_craftable(t.goal)})
         if bad:
             raise ValueError(f"goals no recipe makes in the {world!r} world: {bad[:10]}")
@@ -53,7 +72,7 @@ class TaskSource:
     ) -> tuple[str, TextCraftTask]:
         """The episode's (task id, task)."""
         if self.tasks is None:
-            index, task = draw_task(env, self.book, options, seed, self.num_distractors)
+            index, task = draw_task(env, self.book, self.goals, options, seed, self.num_distractors)
             return f"textcraft-{index}", task
         options = options or {}
         if "goal" in options:
@@ -67,27 +86,42 @@ class TaskSource:
         return task.task_id or f"textcraft-task-{index}", task
 
 
-def pick_goal(env: gym.Env, book: RecipeBook | AdaptBook, options: dict | None) -> tuple[int, str]:
-    """``options={"index": i}`` (into ``book.goals``) or ``{"goal": name}``; else the RNG picks."""
+def goals_of_depth(book: RecipeBook | AdaptBook, depth: int | Sequence[int]) -> tuple[str, ...]:
+    """The craftable items of crafting depth ``depth`` (one or several), deepest first, then
+    by name (``book.goals``' order); a depth no item has is a ValueError naming the valid ones."""
+    wanted = {depth} if isinstance(depth, int) else set(depth)
+    crafted = sorted(item for item in book.recipes if book.depth[item] >= 1)
+    valid = sorted({book.depth[item] for item in crafted})
+    if not wanted or not wanted <= set(valid):
+        raise ValueError(
+            f"TextCraft: depth must be among {valid} (or a list of them); got {depth!r}"
+        )
+    chosen = (item for item in crafted if book.depth[item] in wanted)
+    return tuple(sorted(chosen, key=lambda item: (-book.depth[item], item)))
+
+
+def pick_goal(env: gym.Env, goals: Sequence[str], options: dict | None) -> tuple[int, str]:
+    """``options={"index": i}`` (into ``goals``) or ``{"goal": name}``; else the RNG picks."""
     options = options or {}
     if "goal" in options:
         goal = str(options["goal"])
-        if goal not in book.goals:
-            raise ValueError(f"{goal!r} is not a goal (an item of crafting depth >= 2)")
-        return book.goals.index(goal), goal
-    index = pick_index(env.np_random, len(book.goals), options)
-    return index, book.goals[index]
+        if goal not in goals:
+            raise ValueError(f"{goal!r} is not one of this env's goals (items of its depths)")
+        return goals.index(goal), goal
+    index = pick_index(env.np_random, len(goals), options)
+    return index, goals[index]
 
 
 def draw_task(
     env: gym.Env,
     book: RecipeBook | AdaptBook,
+    goals: Sequence[str],
     options: dict | None,
     seed: int | None,
     num_distractors: int,
 ) -> tuple[int, TextCraftTask]:
     """The episode's (index, task); the layout seed is the reset seed, else drawn from the RNG."""
-    index, goal = pick_goal(env, book, options)
+    index, goal = pick_goal(env, goals, options)
     layout = seed if seed is not None else int(env.np_random.integers(2**31))
     return index, make_task(book, goal, layout, num_distractors)
 
@@ -112,13 +146,16 @@ class TextCraftEnv(gym.Env[str, str]):
     ``max_steps`` steps (ADaPT's 40).
 
     ## Info
-    ``goal``, ``task_id`` (``textcraft-<index>``, the goal's index in ``book.goals``, or a
-    given task's id),
+    ``goal``, ``task_id`` (``textcraft-<index>``, the goal's index in ``env.source.goals``
+    (``book.goals`` by default), or a given task's id),
     ``inventory`` (item → count), ``success``, ``invalid``, ``error`` (why a command failed),
     ``steps``.
 
     ## Arguments
-    ``version``: the minecraft-data version of the recipes; ``max_steps``; ``num_distractors``.
+    ``version``: the minecraft-data version of the recipes; ``max_steps``; ``num_distractors``
+    (default 10). ``depth``: goals of these crafting depths only (1-4; default: every goal of
+    depth >= 2); ``difficulty``: 1-4 (``difficulty_levels``), goals of depth 1 to 4 with 2, 5,
+    10 and 15 distractor recipes; None (default) keeps the usual mix.
     ``world``: ``"minecraft"`` (this suite's rules above) or ``"adapt"`` (ADaPT's game, which
     ReGAL's data use: tag items such as ``oak logs`` and ``planks``, one batch per craft; see
     ``textcraft.adapt``); ``tasks``: explicit ``TextCraftTask`` s, e.g.
@@ -131,23 +168,26 @@ class TextCraftEnv(gym.Env[str, str]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
 
     def __init__(
         self,
         version: str = DEFAULT_VERSION,
         max_steps: int = 40,
-        num_distractors: int = NUM_DISTRACTORS,
+        num_distractors: int | None = None,
         render_mode: str | None = None,
         world: str | None = None,
         tasks: Sequence[TextCraftTask] | None = None,
+        depth: int | Sequence[int] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
-        self.source = TaskSource(version, world, tasks, num_distractors)
+        self.source = TaskSource(version, world, tasks, num_distractors, depth, difficulty)
         self.book = self.source.book
         self.world = self.source.world
         self.max_steps = int(max_steps)
-        self.num_distractors = int(num_distractors)
+        self.num_distractors = self.source.num_distractors
         self.render_mode = render_mode
         self.observation_space = UnicodeText(MAX_OBSERVATION_LENGTH)
         self.action_space = UnicodeText(MAX_COMMAND_LENGTH)

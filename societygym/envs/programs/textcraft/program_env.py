@@ -14,10 +14,10 @@ from societygym.envs.programs.helpers import (
     observation_length,
     with_helpers,
 )
-from societygym.envs.programs.textcraft.env import TaskSource
+from societygym.envs.programs.textcraft.env import DIFFICULTY_LEVELS, TaskSource
 from societygym.envs.programs.textcraft.program_api import TRACE_NAME, ProgramWorld, replay
 from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION
-from societygym.envs.programs.textcraft.tasks import NUM_DISTRACTORS, TextCraftTask
+from societygym.envs.programs.textcraft.tasks import TextCraftTask
 from societygym.spaces import UnicodeText
 
 INSTRUCTIONS = """\
@@ -62,7 +62,8 @@ class TextCraftProgramEnv(gym.Env[str, str]):
     the program's commands outside the sandbox.
 
     ## Arguments
-    ``version``, ``num_distractors``, ``world`` and ``tasks`` as in ``TextCraft-v0`` (ReGAL's
+    ``version``, ``num_distractors``, ``world``, ``tasks``, ``depth`` and ``difficulty`` (goal
+    depth 1-4 with 2-15 distractor recipes) as in ``TextCraft-v0`` (ReGAL's
     files: ``tasks=tasks.load_regal_jsonl(path)``, run in ADaPT's world); ``helpers``: helper
     source snippets (a code bank) shown in the observation and defined before the program.
     ``reset(options={"index": i})`` or ``{"goal": name}`` picks the goal (or task).
@@ -72,11 +73,12 @@ class TextCraftProgramEnv(gym.Env[str, str]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
 
     def __init__(
         self,
         version: str = DEFAULT_VERSION,
-        num_distractors: int = NUM_DISTRACTORS,
+        num_distractors: int | None = None,
         helpers: Sequence[str] = (),
         timeout_s: float = 5.0,
         max_program_length: int = 16384,
@@ -84,13 +86,15 @@ class TextCraftProgramEnv(gym.Env[str, str]):
         world: str | None = None,
         tasks: Sequence[TextCraftTask] | None = None,
         isolation: str = "auto",
+        depth: int | Sequence[int] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         self.version = version
-        self.source = TaskSource(version, world, tasks, num_distractors)
+        self.source = TaskSource(version, world, tasks, num_distractors, depth, difficulty)
         self.book = self.source.book
         self.world = self.source.world
         self._instructions = ADAPT_INSTRUCTIONS if self.world == "adapt" else INSTRUCTIONS
-        self.num_distractors = int(num_distractors)
+        self.num_distractors = self.source.num_distractors
         self.helpers = checked_helpers(helpers)
         self.timeout_s = float(timeout_s)
         self.isolation = isolation  # the sandbox's kernel layers: "auto" or "required"
