@@ -295,10 +295,12 @@ def run(
     target: float,
     backend: str = "serial",
     command: str = "",
+    play_missing: bool = True,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     check_config(config, work)
-    play_all(config, work, backend)
+    if play_missing:
+        play_all(config, work, backend)
     episodes = load_episodes(config, work)
     if not episodes:
         raise SystemExit("no seed has all its episodes yet")
@@ -330,21 +332,33 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--domain", default="vqa", choices=sorted(PRESETS))
+    parser.add_argument("--domain", default="vqa", help="a teaching domain (presets: vqa, math)")
+    parser.add_argument("--student", help="the domain's student spec (default: the preset's)")
     parser.add_argument("--quick", action="store_true", help="a smoke run (tiny student)")
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--iterations", type=int)
     parser.add_argument("--examples", type=int, help="examples per iteration")
     parser.add_argument("--val-per-skill", type=int, help="reward-half validation items")
     parser.add_argument("--test-per-skill", type=int)
+    parser.add_argument("--epochs", type=int, help="training epochs per step (TrainConfig)")
+    parser.add_argument("--training", choices=["continue", "retrain"], help="env training=")
     parser.add_argument("--target", type=float, default=0.03, help="interval half-width aimed at")
     parser.add_argument("--workdir", default="runs/dataenv_teachers")
     parser.add_argument("--results", default=str(RESULTS))
     parser.add_argument("--backend", default="serial", choices=["serial", "ray"])
+    parser.add_argument(
+        "--report-only", action="store_true", help="write results from the finished seeds"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    config = (QUICK if args.quick else PRESETS)[args.domain]
+    # the env's one line per teaching iteration (loss, accuracy per skill) on stderr
+    logging.getLogger("societygym.envs.dataenv").setLevel(logging.INFO)
+    presets = QUICK if args.quick else PRESETS
+    config = presets.get(args.domain) or Config(args.domain, "embedded")
     overrides = {
+        "student": args.student,
+        "epochs": args.epochs,
+        "training": args.training,
         "seeds": tuple(args.seeds) if args.seeds else None,
         "iterations": args.iterations,
         "examples": args.examples,
@@ -353,8 +367,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     work = Path(args.workdir) / (f"{config.domain}-quick" if args.quick else config.domain)
-    command = " ".join(["python benchmarks/bench_dataenv_teachers.py", *sys.argv[1:]])
-    result = run(config, work, Path(args.results), args.target, args.backend, command)
+    given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--report-only"]
+    command = " ".join(["python benchmarks/bench_dataenv_teachers.py", *given])
+    result = run(
+        config, work, Path(args.results), args.target, args.backend, command, not args.report_only
+    )
     for row in result["rows"]:
         print(json.dumps({**row, **result["power"].get(row["metric"], {})}))
     return result

@@ -19,7 +19,7 @@ for them a new row waits until the batch has drained, i.e. chunked decoding.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -122,6 +122,19 @@ class ContinuousDecoder:
                 self._decode_step()
                 done.extend(self._pop_finished())
         return done
+
+    def cancel(self, dropped: Callable[[Any], bool]) -> int:
+        """Drop every queued and decoding row whose tag ``dropped`` accepts (a client that
+        went away); decoding rows leave the batch now, their partial generations discarded
+        (still billed: their tokens were computed). Returns how many rows were dropped."""
+        queued = len(self.pending)
+        self.pending = deque(p for p in self.pending if not dropped(p[1]))
+        stopped = [row for row in self.rows if dropped(row.tag)]
+        for row in stopped:
+            row.finished = True
+        if stopped:
+            self._pop_finished()
+        return queued - len(self.pending) + len(stopped)
 
     # --- internals ---------------------------------------------------------------------------
 
