@@ -316,6 +316,15 @@ def run(
         **summary,
         "episode_seconds_mean": round(statistics.fmean(seconds), 1),
         "episode_seconds_total": round(sum(seconds)),
+        "test_per_skill": {  # mean over seeds: where each teacher's data went to work
+            n: {
+                skill: round(
+                    statistics.fmean(episodes[s][n]["test_per_skill"][skill] for s in episodes), 4
+                )
+                for skill in episodes[min(episodes)][n]["test_per_skill"]
+            }
+            for n in TEACHERS
+        },
         "curves": {n: [episodes[s][n]["curve"] for s in sorted(episodes)] for n in TEACHERS},
         "allocations": {
             n: [episodes[s][n]["allocations"] for s in sorted(episodes)] for n in TEACHERS
