@@ -117,3 +117,16 @@ def test_refills_start_from_the_shared_prefix_cache(llm, ragged_eos, monkeypatch
     results = dict(decoder.run())
     assert [results[i].token_ids for i in range(5)] == alone
     assert reused and len(decoder.prefix.ids) >= 16  # later rows skipped the system prompt
+
+
+def test_cancel_drops_queued_and_decoding_rows(llm, ragged_eos):
+    decoder = llm.decoder(SamplingParams(max_tokens=MAX_TOKENS), slots=2)
+    for i, prompt in enumerate(PROMPTS):
+        decoder.submit(llm.encode(prompt), i)
+    first = dict(decoder.step())  # rows 0 and 1 decode, the rest wait
+    assert decoder.cancel(lambda tag: tag in (1, 2)) == 2  # one decoding row, one queued
+    assert [row.tag for row in decoder.rows] == ([] if 0 in first else [0])
+    results = {**first, **dict(decoder.run())}
+    kept = [i for i in range(len(PROMPTS)) if i not in (1, 2)]
+    assert sorted(results) == kept
+    assert [results[i].token_ids for i in kept] == [ragged_eos[i] for i in kept]

@@ -213,16 +213,7 @@ class Engine:
         if not gone:
             return
         for decoder in self.decoders.values():
-            kept = [p for p in decoder.pending if p[1][0] not in gone]
-            decoder.pending.clear()
-            decoder.pending.extend(kept)
-            stopped = [row for row in decoder.rows if row.tag[0] in gone]
-            for row in stopped:
-                row.finished = True
-            if stopped:
-                # The decoder drops finished rows from its cache here; the stopped rows'
-                # partial generations are discarded.
-                decoder._pop_finished()
+            decoder.cancel(lambda tag: tag[0] in gone)  # tags are (ticket, prompt, copy)
         for ticket in gone:
             self._finish(ticket)
 
