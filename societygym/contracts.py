@@ -18,6 +18,8 @@ from societygym.agents.base import Agent
 from societygym.llm.base import LLM, Generation, Prompt, SamplingParams
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from societygym.envs.dataenv.students.base import Student
 
 __all__ = [
@@ -28,8 +30,10 @@ __all__ = [
     "LeveledEnv",
     "PromptingEnv",
     "ReportingEnv",
+    "SamplingEnv",
     "Student",
     "difficulty_levels",
+    "plausible_sampler",
     "prompt_hooks",
     "summarizer",
     "supports_continuous",
@@ -45,6 +49,19 @@ class PromptingEnv(Protocol):
 
     @staticmethod
     def parse_llm_action(text: str) -> Any: ...
+
+
+@runtime_checkable
+class SamplingEnv(Protocol):
+    """An env class that can sample a plausible action (``random-valid`` baseline agent): a
+    random answer from the env's answer vocabulary, a random valid command, a random program
+    of its DSL. ``observations`` are the episode's so far (the reset one first, the current
+    one last); all randomness comes from ``rng``."""
+
+    @staticmethod
+    def sample_plausible_action(
+        observations: Sequence[Any], info: Mapping[str, Any], rng: np.random.Generator
+    ) -> Any: ...
 
 
 @runtime_checkable
@@ -97,6 +114,11 @@ def prompt_hooks(env_class: type | None) -> tuple[str | None, Callable[[str], An
         getattr(env_class, "agent_prompt", None),
         getattr(env_class, "parse_llm_action", None),
     )
+
+
+def plausible_sampler(env_class: type | None) -> Callable[..., Any] | None:
+    """The env class's ``sample_plausible_action``, or None."""
+    return getattr(env_class, "sample_plausible_action", None)
 
 
 def summarizer(env_class: type | None) -> Callable[..., dict[str, float]] | None:

@@ -12,6 +12,7 @@ from societygym.agents.base import Agent, BaseAgent, act_batch
 
 ALIASES = {
     "random": "societygym.agents.simple:RandomAgent",
+    "random-valid": "societygym.agents.simple:PlausibleRandomAgent",
     "fixed": "societygym.agents.simple:FixedAgent",
     "human": "societygym.agents.human:HumanAgent",
     "llm": "societygym.agents.llm_agent:LLMAgent",

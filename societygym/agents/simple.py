@@ -1,4 +1,4 @@
-"""Agents that need no model: random actions and a fixed action."""
+"""Agents that need no model: random actions (raw or plausible) and a fixed action."""
 
 from __future__ import annotations
 
@@ -33,3 +33,33 @@ class FixedAgent(BaseAgent):
 
     def act(self, observation: Any, info: dict[str, Any]) -> Any:
         return self.action
+
+
+class PlausibleRandomAgent(BaseAgent):
+    """A random baseline worth comparing against (alias ``random-valid``): each action is
+    what the env's ``sample_plausible_action`` draws (a random answer from its answer
+    vocabulary, a random valid command, a random program of its DSL); an env without that
+    hook gets ``action_space.sample()``. Randomness comes from the bound action space,
+    which the episode engine seeds from the episode's key."""
+
+    def __init__(self, seed: int | None = 0) -> None:
+        self.seed = seed
+        self._observations: list[Any] = []
+
+    def bind(self, env_id: str, action_space: spaces.Space, env_class: type | None) -> None:
+        super().bind(env_id, action_space, env_class)
+        action_space.seed(self.seed)
+
+    def reset(self) -> None:
+        self._observations = []
+
+    def act(self, observation: Any, info: dict[str, Any]) -> Any:
+        from societygym.contracts import plausible_sampler
+
+        if self.action_space is None:
+            raise RuntimeError("PlausibleRandomAgent needs bind(env_id, action_space, ...) first")
+        self._observations.append(observation)
+        sample = plausible_sampler(self.env_class)
+        if sample is None:
+            return self.action_space.sample()
+        return sample(list(self._observations), info, self.action_space.np_random)

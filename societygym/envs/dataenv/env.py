@@ -27,6 +27,7 @@ from societygym.envs.dataenv import checkpoint
 from societygym.envs.dataenv.actions import Parsed, as_items, parse_examples
 from societygym.envs.dataenv.domain import FEEDBACK, Domain
 from societygym.envs.dataenv.domains import make_domain
+from societygym.envs.dataenv.plausible import sample_examples
 from societygym.envs.dataenv.records import (
     Example,
     Graded,
@@ -128,6 +129,7 @@ class TeachingEnv(gym.Env):
     """Base class; see the kinds' docstrings for spaces, reward and info."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    sample_plausible_action = staticmethod(sample_examples)
     difficulty_levels = DIFFICULTY_LEVELS
     kind = "base"
     show_skills = False

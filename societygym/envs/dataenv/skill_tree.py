@@ -13,6 +13,7 @@ from societygym.envs.dataenv.actions import Parsed, decode_json_action, parse_ex
 from societygym.envs.dataenv.engines import Generated, make_engine
 from societygym.envs.dataenv.env import TeachingEnv
 from societygym.envs.dataenv.open_ended import budget_line
+from societygym.envs.dataenv.plausible import sample_tree_action
 from societygym.envs.dataenv.records import accuracy_by_skill
 from societygym.spaces import UnicodeText
 
@@ -62,6 +63,7 @@ class SkillTreeEnv(TeachingEnv):
     kind = "skill-tree"
     show_skills = True
     agent_prompt = "You are planning training data for a small student model.\n{observation}"
+    sample_plausible_action = staticmethod(sample_tree_action)
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from societygym.envs.persuasion.partners import (
 from societygym.envs.persuasion.prompts import AGENT_PROMPT, OPENING, REPLY
 from societygym.envs.trivia.calibration_env import make_extractor
 from societygym.envs.trivia.data import TriviaItem
+from societygym.envs.trivia.plausible import sample_persuasion_reply
 from societygym.envs.trivia.speakers import ScriptedSpeaker
 from societygym.spaces import UnicodeText
 
@@ -35,6 +36,7 @@ class PartnerDialogueEnv(gym.Env[str, str]):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     agent_prompt = AGENT_PROMPT
     parse_llm_action = staticmethod(clean_reply)
+    sample_plausible_action = staticmethod(sample_persuasion_reply)
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from societygym.envs.persuasion.partners import clean_reply
 from societygym.envs.persuasion.prompts import AGENT_PROMPT, OPENING, REPLY, WAIT
 from societygym.envs.trivia.calibration_env import make_extractor
 from societygym.envs.trivia.data import TriviaItem
+from societygym.envs.trivia.plausible import sample_persuasion_reply
 from societygym.spaces import UnicodeText
 
 TURN_MODES = ("alternating", "simultaneous")
@@ -70,6 +71,7 @@ class PersuasionEnv(ParallelEnv):
     }
     agent_prompt = AGENT_PROMPT
     parse_llm_action = staticmethod(clean_reply)
+    sample_plausible_action = staticmethod(sample_persuasion_reply)
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ from societygym.envs.trivia.answers import (
 )
 from societygym.envs.trivia.data import TriviaItem, load_questions
 from societygym.envs.trivia.listeners import Listener, make_listener
+from societygym.envs.trivia.plausible import sample_utterance
 from societygym.envs.trivia.prompts import SPEAKER_PROMPT
 from societygym.spaces import UnicodeText
 
@@ -87,6 +88,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     agent_prompt = SPEAKER_PROMPT.replace("{question}", "{observation}")
+    sample_plausible_action = staticmethod(sample_utterance)
 
     def __init__(
         self,

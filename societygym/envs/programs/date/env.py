@@ -31,6 +31,7 @@ from societygym.envs.programs.helpers import (
     observation_length,
     with_helpers,
 )
+from societygym.envs.programs.plausible import sample_date_program
 from societygym.spaces import UnicodeText
 
 INSTRUCTIONS = """\
@@ -86,6 +87,7 @@ class ReGALDateEnv(gym.Env[str, str]):
 
     difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    sample_plausible_action = staticmethod(sample_date_program)
 
     def __init__(
         self,

@@ -27,6 +27,7 @@ from societygym.envs.programs.logo.tasks import (
     load_logo_tasks,
     select,
 )
+from societygym.envs.programs.plausible import sample_logo_program
 from societygym.spaces import UnicodeText, text_and_image, text_and_image_observation
 
 NAMESPACE_SPEC = "societygym.envs.programs.logo.dsl:dsl_namespace"
@@ -96,6 +97,7 @@ class ReGALLogoEnv(gym.Env[dict, str]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 1}
+    sample_plausible_action = staticmethod(sample_logo_program)
     difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
     agent_prompt = "{observation}\n\nReply with the Python program only, in a ```python block."
     parse_llm_action = staticmethod(extract_program)

@@ -9,6 +9,7 @@ import gymnasium as gym
 
 from societygym.envs.instances import pick_index
 from societygym.envs.levels import check_level, only_one
+from societygym.envs.programs.plausible import sample_textcraft_command
 from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION, RecipeBook
 from societygym.envs.programs.textcraft.tasks import NUM_DISTRACTORS, TextCraftTask, make_task
 from societygym.envs.programs.textcraft.world import MAX_COMMAND_LENGTH
@@ -168,6 +169,7 @@ class TextCraftEnv(gym.Env[str, str]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    sample_plausible_action = staticmethod(sample_textcraft_command)
     difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
 
     def __init__(

@@ -14,6 +14,7 @@ from societygym.envs.programs.helpers import (
     observation_length,
     with_helpers,
 )
+from societygym.envs.programs.plausible import sample_textcraft_program
 from societygym.envs.programs.textcraft.env import DIFFICULTY_LEVELS, TaskSource
 from societygym.envs.programs.textcraft.program_api import TRACE_NAME, ProgramWorld, replay
 from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION
@@ -73,6 +74,7 @@ class TextCraftProgramEnv(gym.Env[str, str]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    sample_plausible_action = staticmethod(sample_textcraft_program)
     difficulty_levels: ClassVar[tuple[str, ...]] = DIFFICULTY_LEVELS
 
     def __init__(
