@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from societygym.agents import load_agent, parse_kv
 from societygym.registry import ENTRIES, entry
 from societygym.runner import SCHEDULES
-from societygym.tables import format_table
+from societygym.tables import format_table, metric_rows
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -61,19 +60,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         indexed=args.indexed,
     )
-    rows = [("episodes", str(summary.episodes))]
-    rows.append(("mean return", f"{summary.mean_return:.4f} ± {summary.ci95:.4f} (95% CI)"))
-    rows += [(name, _fmt(value)) for name, value in summary.metrics.items()]
-    print(format_table(rows, ("metric", "value")))
+    rows, header = metric_rows(summary.metrics, summary.episodes, summary.mean_return, summary.ci95)
+    print(format_table(rows, header))
+    print("[lo, hi]: 95% interval (the mean return's: normal approximation)")
     if args.out:
         print(f"\ntraces and summary written to {args.out}")
     return 0
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4f}"
-    return str(value)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -166,6 +166,37 @@ def test_shipped_baselines_are_on_a_fresh_board(tmp_path: Path, capsys) -> None:
     assert "baselines/" in capsys.readouterr().out
 
 
+class _OneBundle:
+    """A board of one bundle, as ``build_site`` reads it (``rows``, ``get``)."""
+
+    def __init__(self, bundle: dict, row: dict) -> None:
+        self.bundle, self.row = bundle, row
+
+    def rows(self) -> list[dict]:
+        return [dict(self.row)]
+
+    def get(self, _hash: str) -> dict:
+        return self.bundle
+
+
+def test_names_and_args_are_escaped_on_every_page(site: Path, tmp_path: Path) -> None:
+    """Names and agent args are data: a ``<script>`` in them reaches the pages as text. (The
+    store refuses such a name; the templates escape it all the same.)"""
+    evil = "<script>alert(1)</script>"
+    source = Store(str(site.parent / "board.db"))
+    row = source.rows()[0]
+    bundle = copy.deepcopy(source.get(row["hash"]))
+    bundle["name"], bundle["agent"]["args"] = evil, {"note": evil}
+    build_site(_OneBundle(bundle, {**row, "name": evil}), tmp_path / "out")
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    agent = (tmp_path / "out" / "agents" / agent_page(evil)).read_text(encoding="utf-8")
+    for page in (index, agent):
+        assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;</a>" in index
+    assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>" in agent
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;}" in agent  # the args' JSON
+
+
 def test_plots_for_every_kind_of_task() -> None:
     from societygym.leaderboard.plots import task_plot
 
@@ -182,11 +213,14 @@ def test_plots_for_every_kind_of_task() -> None:
         },
     ]
     reliability = task_plot("reliability", "t", episodes)
-    assert reliability is not None and reliability.count("<rect") == 2  # two non-empty bins
+    assert reliability is not None and reliability.startswith("<svg")
+    assert "t: reliability" in reliability and "ECE = 0.150, n = 2" in reliability
     split = task_plot("split:half", "t", episodes)
-    assert split is not None and "accept: 0.000" in split and "resist: 1.000" in split
+    assert split is not None and ">accept<" in split and ">resist<" in split
+    assert ">0.000<" in split and ">1.000<" in split  # each bar's value is written on it
     curve = task_plot("curve:validation.accuracy", "t", episodes)
-    assert curve is not None and curve.count("<circle") == 3 and "iteration 2: 0.450" in curve
+    assert curve is not None and "t: learning curve" in curve and "teaching iteration" in curve
+    assert "validation.accuracy" in curve  # the y axis names what is plotted
     assert task_plot(None, "t", episodes) is None
     with pytest.raises(ValueError, match="unknown plot"):
         task_plot("pie", "t", episodes)

@@ -8,7 +8,11 @@ import pytest
 from PIL import Image
 
 from societygym.envs.trivia import metrics
-from societygym.envs.trivia.reliability import HEIGHT, WIDTH, save_reliability_diagram
+from societygym.envs.trivia.reliability import (
+    reliability_figure,
+    save_reliability_diagram,
+    wilson_interval,
+)
 
 # Six episodes used by several tests.
 P6 = [0.1, 0.15, 0.25, 0.85, 0.95, 1.0]
@@ -169,8 +173,25 @@ def test_reliability_diagram_is_a_drawn_png(tmp_path):
     path = save_reliability_diagram(p, correct, tmp_path / "sub" / "reliability.png", title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(path) as image:
-        assert image.format == "PNG" and image.size == (WIDTH, HEIGHT)
+        assert image.format == "PNG" and min(image.size) > 400
         pixels = np.asarray(image.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 10  # not blank: bars, text, lines
-    bar = np.all(pixels == (0x4C, 0x72, 0xB0), axis=-1).mean()
-    assert 0.02 < bar < 0.5  # the bars cover a visible share of the image
+
+
+def test_reliability_figure_has_counts_intervals_and_zero_accuracy_bins():
+    p = [0.05, 0.05, 0.55, 0.58, 0.95]
+    correct = [False, False, True, False, True]  # the first bin has accuracy 0
+    top, counts = reliability_figure(p, correct, title="t").axes
+    assert len(top.patches) == 3  # one bar per non-empty bin, the zero-accuracy one too
+    assert [t.get_text() for t in counts.texts] == ["2", "2", "1"]
+    [intervals] = [c for c in top.containers if type(c).__name__ == "ErrorbarContainer"]
+    dots = intervals.lines[0].get_ydata()
+    assert list(dots) == [0.0, 0.5, 1.0]  # the zero-accuracy bin's dot sits on the axis
+    assert "ECE" in top.get_title() and counts.get_xlabel() == "listener p(accept)"
+
+
+def test_wilson_interval_is_sound_at_zero_and_matches_a_worked_value():
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and 0.27 < high < 0.28  # Wilson's upper bound for 0/10 is 0.2775
+    low, high = wilson_interval(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)

@@ -6,14 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from societygym.leaderboard.suites import SUITES
-from societygym.tables import format_table
+from societygym.tables import estimate, format_table
 
 COLUMNS = (
     "rank",
     "name",
     "status",
-    "score",
-    "95% CI",
+    "score [95% CI]",
     "episodes",
     "suite",
     "societygym",
@@ -60,8 +59,7 @@ def cells(row: Mapping[str, Any]) -> list[str]:
         str(row["rank"]),
         row["name"],
         status(row),
-        f"{row['score']:.4f}",
-        f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]",
+        estimate(row["score"], row["ci_low"], row["ci_high"]),
         str(row["episodes"]),
         f"{row['suite']} v{row['suite_version']}",
         row["societygym_version"],

@@ -10,7 +10,7 @@ from typing import Any
 
 from societygym.agents import parse_kv
 from societygym.leaderboard.submission import DEFAULT_RUNS, submit
-from societygym.tables import format_table
+from societygym.tables import estimate, format_table
 
 __all__ = ["DEFAULT_RUNS", "add_parser", "submit"]
 
@@ -18,23 +18,17 @@ __all__ = ["DEFAULT_RUNS", "add_parser", "submit"]
 def _print_summary(bundle: dict[str, Any]) -> None:
     summary = bundle["summary"]
     rows = [
-        (
-            task,
-            f"{s['mean']:.4f}",
-            f"[{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}]",
-            " ".join(f"{v:.3f}" for v in s["per_seed"]),
-        )
+        (task, estimate(s["mean"], *s["ci95"]), " ".join(f"{v:.3f}" for v in s["per_seed"]))
         for task, s in summary["tasks"].items()
     ]
     rows.append(
         (
             "SCORE",
-            f"{summary['score']:.4f}",
-            f"[{summary['ci95'][0]:.4f}, {summary['ci95'][1]:.4f}]",
+            estimate(summary["score"], *summary["ci95"]),
             " ".join(f"{v:.3f}" for v in summary["per_seed"]),
         )
     )
-    print(format_table(rows, ("task", "mean", "95% CI", "per seed")))
+    print(format_table(rows, ("task", "mean [95% CI]", "per seed")))
     print(f"\nbundle {bundle['hash']}")
 
 

@@ -1,5 +1,5 @@
-"""The agent pages' plots as inline SVG: self-contained pages, no plotting library needed to
-build the site, crisp at any zoom.
+"""The agent pages' plots, drawn by matplotlib and inlined as SVG (self-contained pages, crisp
+at any zoom). Reliability diagrams and learning curves are the same figures a run writes.
 
 Each task of a suite names its plot (``Task.plot``); ``task_plot`` turns a bundle's episodes
 into it: a reliability diagram (trivia), accuracy by a split key (persuasion halves, program
@@ -10,89 +10,43 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
-W, H, PAD = 360, 260, 48
+from matplotlib.figure import Figure
 
+from societygym.figures import COLOURS, style, svg_element
 
-def _frame(title: str, body: str, x_label: str, y_label: str) -> str:
-    return (
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-        f'viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}">'
-        f'<text x="{W / 2}" y="16" text-anchor="middle" class="title">{escape(title)}</text>'
-        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 10}" y2="{H - PAD}" class="axis"/>'
-        f'<line x1="{PAD}" y1="24" x2="{PAD}" y2="{H - PAD}" class="axis"/>'
-        f'<text x="{W / 2}" y="{H - 8}" text-anchor="middle">{escape(x_label)}</text>'
-        f'<text x="12" y="{H / 2}" transform="rotate(-90 12 {H / 2})" '
-        f'text-anchor="middle">{escape(y_label)}</text>{body}</svg>'
-    )
-
-
-def _x(u: float) -> float:
-    return PAD + u * (W - 10 - PAD)
-
-
-def _y(v: float) -> float:
-    return H - PAD - v * (H - PAD - 24)
-
-
-def _ticks() -> str:
-    return "".join(
-        f'<text x="{PAD - 4}" y="{_y(v) + 4:.1f}" text-anchor="end" class="tick">{v:g}</text>'
-        for v in (0, 0.5, 1)
-    )
+LABEL_CHARS = 24  # longer split values are cut, so that the rotated labels stay readable
 
 
 def reliability(p: Sequence[float], correct: Sequence[bool], title: str) -> str:
-    """Accuracy against mean p(accept) per bin; the diagonal is perfect calibration."""
-    from societygym.envs.trivia.metrics import reliability_bins
+    """Accuracy against p(accept) per bin, with intervals and counts (the run's diagram)."""
+    from societygym.envs.trivia.reliability import reliability_figure
 
-    body = [f'<line x1="{_x(0)}" y1="{_y(0)}" x2="{_x(1)}" y2="{_y(1)}" class="ideal"/>']
-    for b in reliability_bins(p, correct):
-        if b.count:
-            body.append(
-                f'<rect x="{_x(b.lo) + 1:.1f}" y="{_y(b.accuracy):.1f}" '
-                f'width="{_x(b.hi) - _x(b.lo) - 2:.1f}" height="{_y(0) - _y(b.accuracy):.1f}" '
-                f'class="bar"><title>p {b.lo:.1f}-{b.hi:.1f}: accuracy {b.accuracy:.2f} '
-                f"(n={b.count})</title></rect>"
-            )
-    return _frame(title, _ticks() + "".join(body), "listener p(accept)", "accuracy")
+    return svg_element(reliability_figure(p, correct, title=title))
 
 
 def bars(values: Mapping[str, float], title: str, y_label: str = "accuracy") -> str:
+    """One labelled bar per group; the labels are rotated and cut so that they never overlap."""
     names = list(values)
-    width = 1 / max(len(names), 1)
-    body = []
-    for i, name in enumerate(names):
-        v = min(max(values[name], 0.0), 1.0)
-        x0 = _x(i * width) + 2
-        body.append(
-            f'<rect x="{x0:.1f}" y="{_y(v):.1f}" width="{_x(width) - PAD - 4:.1f}" '
-            f'height="{_y(0) - _y(v):.1f}" class="bar"><title>{escape(name)}: '
-            f"{values[name]:.3f}</title></rect>"
-            f'<text x="{x0 + (_x(width) - PAD) / 2:.1f}" y="{H - PAD + 10}" '
-            f'transform="rotate(-30 {x0 + (_x(width) - PAD) / 2:.1f} {H - PAD + 10})" '
-            f'text-anchor="end" class="tick">{escape(name[:12])}</text>'
-        )
-    return _frame(title, _ticks() + "".join(body), "", y_label)
+    with style():
+        figure = Figure(figsize=(max(3.2, 0.55 * len(names) + 1.6), 3.4), layout="constrained")
+        axes = figure.subplots()
+        shown = [n if len(n) <= LABEL_CHARS else n[: LABEL_CHARS - 1] + "…" for n in names]
+        drawn = axes.bar(range(len(names)), [values[n] for n in names], color=COLOURS[0])
+        axes.bar_label(drawn, fmt="%.3f", fontsize=8, padding=2)
+        axes.set_xticks(range(len(names)), shown, rotation=30 if len(names) > 3 else 0,
+                        ha="right" if len(names) > 3 else "center")  # fmt: skip
+        axes.set(title=title, ylabel=y_label, ylim=(0, 1.1))
+    return svg_element(figure)
 
 
-def curve(points: Sequence[float], title: str, y_label: str) -> str:
-    """A learning curve: the mean value after each step (step 0 is before any teaching)."""
-    if not points:
-        return _frame(title, "", "iteration", y_label)
-    steps = max(len(points) - 1, 1)
-    xy = [(_x(i / steps), _y(min(max(v, 0.0), 1.0))) for i, v in enumerate(points)]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    dots = "".join(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" class="dot"><title>iteration {i}: '
-        f"{points[i]:.3f}</title></circle>"
-        for i, (x, y) in enumerate(xy)
-    )
-    return _frame(
-        title, _ticks() + f'<polyline points="{path}" class="line"/>' + dots, "iteration", y_label
-    )
+def curve(runs: Sequence[Sequence[float]], title: str, y_label: str) -> str:
+    """A learning curve: every episode's value after each step (step 0 is before any
+    teaching) and their mean."""
+    from societygym.envs.dataenv.learning_curve import learning_curve_figure
+
+    return svg_element(learning_curve_figure({"episodes": runs}, title, y_label=y_label))
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -121,10 +75,8 @@ def task_plot(plot: str | None, task: str, episodes: Sequence[Mapping[str, Any]]
             groups.setdefault(str(e["info"].get(key, "?")), []).append(float(e["value"]))
         return bars({k: _mean(v) for k, v in sorted(groups.items())}, f"{task}: by {key}")
     if kind == "curve":
-        curves = [
+        runs = [
             [float(v) for v in e.get("curve", []) if isinstance(v, (int, float))] for e in episodes
         ]
-        length = max((len(c) for c in curves), default=0)
-        means = [_mean([c[i] for c in curves if len(c) > i]) for i in range(length)]
-        return curve(means, f"{task}: learning curve", key)
+        return curve([r for r in runs if r], f"{task}: learning curve", key)
     raise ValueError(f"unknown plot {plot!r}")
