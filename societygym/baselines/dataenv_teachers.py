@@ -47,10 +47,18 @@ def _examples_left(observation: Any) -> int:
 
 
 class _ProceduralTeacher(BaseAgent):
-    """Writes examples with the domain's generator, ``examples_per_step`` per step."""
+    """Writes examples with the domain's generator, ``examples_per_step`` per step, over
+    ``skills`` (default: the domain's; pass the env's ``skills`` when it teaches fewer)."""
 
-    def __init__(self, domain: str | Domain = "math", examples_per_step: int = 100, seed: int = 0):
+    def __init__(
+        self,
+        domain: str | Domain = "math",
+        examples_per_step: int = 100,
+        seed: int = 0,
+        skills: Sequence[str] | None = None,
+    ):
         self.domain = make_domain(domain)
+        self.skills = tuple(skills) if skills is not None else self.domain.skills
         self.examples_per_step = int(examples_per_step)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -66,7 +74,7 @@ class _ProceduralTeacher(BaseAgent):
         counts = allocate(self.weights(observation), total)
         return [
             example.to_dict()
-            for skill, n in zip(self.domain.skills, counts, strict=True)
+            for skill, n in zip(self.skills, counts, strict=True)
             if n
             for example in self.domain.generate(skill, n, self.rng)
         ]
@@ -76,7 +84,7 @@ class NoStateTeacher(_ProceduralTeacher):
     """Uniform over skills, whatever the student does."""
 
     def weights(self, observation: Any) -> list[float]:
-        return [1.0] * len(self.domain.skills)
+        return [1.0] * len(self.skills)
 
 
 class SkillListTeacher(_ProceduralTeacher):

@@ -3,13 +3,14 @@ observation texts and spaces."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from societygym.envs.persuasion.dialogue import Dialogue
 from societygym.envs.persuasion.prompts import OVER
 from societygym.envs.trivia.calibration_env import MAX_QUESTION_LENGTH
-from societygym.envs.trivia.data import TriviaItem, load_questions
+from societygym.envs.trivia.data import TriviaItem
+from societygym.envs.trivia.difficulty import choose_questions
 from societygym.spaces import UnicodeText
 
 _PER_TURN = 16  # "Partner: " and the line break
@@ -17,9 +18,15 @@ _INSTRUCTIONS = 512  # the instruction or verdict after the transcript
 
 
 def questions_from(
-    source: str, split: str, questions: Sequence[TriviaItem] | None
+    source: str,
+    split: str,
+    questions: Sequence[TriviaItem] | None,
+    families: Iterable[str] | None = None,
+    difficulty: int | None = None,
 ) -> list[TriviaItem]:
-    items = list(questions) if questions is not None else load_questions(source, split)
+    """The questions to discuss, kept to ``families`` and question difficulty ``difficulty``
+    (``trivia.difficulty``; None for either: all)."""
+    items = choose_questions(source, split, questions, families, difficulty, "Persuasion")
     if not items:
         raise ValueError("no questions to discuss: the question source is empty")
     return items

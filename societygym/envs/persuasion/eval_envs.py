@@ -21,6 +21,7 @@ from societygym.envs.persuasion.partners import (
 from societygym.envs.persuasion.prompts import AGENT_PROMPT, OPENING, REPLY
 from societygym.envs.trivia.calibration_env import make_extractor
 from societygym.envs.trivia.data import TriviaItem
+from societygym.envs.trivia.difficulty import DIFFICULTY_LEVELS
 from societygym.envs.trivia.plausible import sample_persuasion_reply
 from societygym.envs.trivia.speakers import ScriptedSpeaker
 from societygym.spaces import UnicodeText
@@ -37,6 +38,7 @@ class PartnerDialogueEnv(gym.Env[str, str]):
     agent_prompt = AGENT_PROMPT
     parse_llm_action = staticmethod(clean_reply)
     sample_plausible_action = staticmethod(sample_persuasion_reply)
+    difficulty_levels = DIFFICULTY_LEVELS
 
     def __init__(
         self,
@@ -48,10 +50,12 @@ class PartnerDialogueEnv(gym.Env[str, str]):
         agent_turns: int,
         max_utterance_length: int,
         render_mode: str | None,
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         if agent_turns < 1:
             raise ValueError("the agent must speak at least once")
-        self.items = common.questions_from(source, split, questions)
+        self.items = common.questions_from(source, split, questions, families, difficulty)
         self.partner = partner
         self.extractor = make_extractor(extractor)
         self.agent_turns = int(agent_turns)
@@ -162,6 +166,9 @@ class BalancedPersuasionEnv(PartnerDialogueEnv):
     ## Arguments
     ``partner``: ``"scripted"`` (default), ``"llm"``, ``"llm:<spec>"`` or an instance;
     ``style``: the partner's argument style (logical, credibility, emotional).
+    ``families``: only these embedded question families; ``difficulty``: 1-3
+    (``difficulty_levels``), questions the embedded model answers right at least 20% of the
+    time, sometimes, or never (``trivia.difficulty``); None (default): all of them.
 
     ## Version history
     v0: first release.
@@ -178,6 +185,8 @@ class BalancedPersuasionEnv(PartnerDialogueEnv):
         extractor: Any = "rule",
         max_utterance_length: int = 1000,
         render_mode: str | None = None,
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         super().__init__(
             source,
@@ -188,6 +197,8 @@ class BalancedPersuasionEnv(PartnerDialogueEnv):
             rounds,
             max_utterance_length,
             render_mode,
+            families,
+            difficulty,
         )
         self._next_half = 0
         self._half = RESIST
@@ -240,6 +251,9 @@ class AreYouSureEnv(PartnerDialogueEnv):
     ## Info
     As ``Persuasion-v0`` for the agent; ``initial_correct`` vs ``correct`` gives the change.
 
+    ## Arguments
+    ``families`` and ``difficulty`` (question difficulty) as in ``Persuasion-Balanced-v0``.
+
     ## Version history
     v0: first release.
     """
@@ -252,6 +266,8 @@ class AreYouSureEnv(PartnerDialogueEnv):
         extractor: Any = "rule",
         max_utterance_length: int = 1000,
         render_mode: str | None = None,
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         super().__init__(
             source,
@@ -262,6 +278,8 @@ class AreYouSureEnv(PartnerDialogueEnv):
             3,
             max_utterance_length,
             render_mode,
+            families,
+            difficulty,
         )
 
     def _setup(self, seed: int | None, options: dict | None) -> Dialogue:
@@ -287,6 +305,9 @@ class MisinformationEnv(PartnerDialogueEnv):
     As ``Persuasion-v0`` for the agent, plus ``misinformation`` (the false answer) and
     ``adopted`` (the agent's answer is it).
 
+    ## Arguments
+    ``families`` and ``difficulty`` (question difficulty) as in ``Persuasion-Balanced-v0``.
+
     ## Version history
     v0: first release.
     """
@@ -302,6 +323,8 @@ class MisinformationEnv(PartnerDialogueEnv):
         extractor: Any = "rule",
         max_utterance_length: int = 1000,
         render_mode: str | None = None,
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         super().__init__(
             source,
@@ -312,6 +335,8 @@ class MisinformationEnv(PartnerDialogueEnv):
             1 + rounds,
             max_utterance_length,
             render_mode,
+            families,
+            difficulty,
         )
 
     def _setup(self, seed: int | None, options: dict | None) -> Dialogue:

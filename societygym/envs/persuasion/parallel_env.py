@@ -16,6 +16,7 @@ from societygym.envs.persuasion.partners import clean_reply
 from societygym.envs.persuasion.prompts import AGENT_PROMPT, OPENING, REPLY, WAIT
 from societygym.envs.trivia.calibration_env import make_extractor
 from societygym.envs.trivia.data import TriviaItem
+from societygym.envs.trivia.difficulty import DIFFICULTY_LEVELS
 from societygym.envs.trivia.plausible import sample_persuasion_reply
 from societygym.spaces import UnicodeText
 
@@ -56,8 +57,10 @@ class PersuasionEnv(ParallelEnv):
     ## Arguments
     ``source``/``split``/``questions`` as in the trivia envs; ``extractor``: ``"rule"``,
     ``"llm"``, ``"llm:<spec>"`` or an instance; ``max_rounds`` (default 3); ``turns``;
-    ``first_speaker``; ``team_reward``; ``max_utterance_length``. ``options={"index": i}``
-    picks question ``i``.
+    ``first_speaker``; ``team_reward``; ``max_utterance_length``; ``families`` and
+    ``difficulty`` (1-3, ``difficulty_levels``: questions the embedded model answers right at
+    least 20% of the time, sometimes, never) as in ``Trivia-Calibration-v0``.
+    ``options={"index": i}`` picks question ``i``.
 
     ## Version history
     v0: first release.
@@ -72,6 +75,7 @@ class PersuasionEnv(ParallelEnv):
     agent_prompt = AGENT_PROMPT
     parse_llm_action = staticmethod(clean_reply)
     sample_plausible_action = staticmethod(sample_persuasion_reply)
+    difficulty_levels = DIFFICULTY_LEVELS
 
     def __init__(
         self,
@@ -85,6 +89,8 @@ class PersuasionEnv(ParallelEnv):
         team_reward: bool = False,
         max_utterance_length: int = 1000,
         render_mode: str | None = None,
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
         if turns not in TURN_MODES:
             raise ValueError(f"unknown turns {turns!r}; expected one of {TURN_MODES}")
@@ -92,7 +98,7 @@ class PersuasionEnv(ParallelEnv):
             raise ValueError(f"first_speaker must be one of {AGENTS}, got {first_speaker!r}")
         if max_rounds < 0:
             raise ValueError("max_rounds must be >= 0")
-        self.items = common.questions_from(source, split, questions)
+        self.items = common.questions_from(source, split, questions, families, difficulty)
         self.extractor = make_extractor(extractor)
         self.max_rounds = int(max_rounds)
         self.turns = turns

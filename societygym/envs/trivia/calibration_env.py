@@ -15,7 +15,8 @@ from societygym.envs.trivia.answers import (
     anonymize,
     is_correct,
 )
-from societygym.envs.trivia.data import TriviaItem, load_questions
+from societygym.envs.trivia.data import TriviaItem
+from societygym.envs.trivia.difficulty import DIFFICULTY_LEVELS, choose_questions
 from societygym.envs.trivia.listeners import Listener, make_listener
 from societygym.envs.trivia.plausible import sample_utterance
 from societygym.envs.trivia.prompts import SPEAKER_PROMPT
@@ -79,7 +80,10 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
     ``.jsonl`` path; ``questions``: explicit items. ``listener``: ``"lexical"`` (default; fast,
     deterministic cue reader), ``"llm"`` (LACIE's P(yes)/(P(yes)+P(no)) with the embedded
     model), ``"llm:<spec>"`` or any object with ``p_accept_batch``. ``extractor``: ``"rule"``
-    (default) or ``"llm"``.
+    (default) or ``"llm"``. ``families``: keep only these embedded families
+    (``data.FAMILIES``); ``difficulty``: 1-3 (``difficulty_levels``), the families the
+    embedded model answers right at least 20% of the time, sometimes, or never
+    (``trivia.difficulty``); None (default) keeps them all.
 
     ## Version history
     v0: first release; the ``reward`` presets, with ``"calibrated"`` as the default (it was
@@ -89,6 +93,7 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     agent_prompt = SPEAKER_PROMPT.replace("{question}", "{observation}")
     sample_plausible_action = staticmethod(sample_utterance)
+    difficulty_levels = DIFFICULTY_LEVELS
 
     def __init__(
         self,
@@ -104,8 +109,12 @@ class TriviaCalibrationEnv(gym.Env[str, str]):
         invalid_reward: float = -1.0,
         max_utterance_length: int = 4096,
         render_mode: str | None = None,
+        families: Sequence[str] | None = None,
+        difficulty: int | None = None,
     ) -> None:
-        self.items = list(questions) if questions is not None else load_questions(source, split)
+        self.items = choose_questions(
+            source, split, questions, families, difficulty, "Trivia-Calibration"
+        )
         if not self.items:
             raise ValueError("no questions to ask: the question source is empty")
         self.listener = make_listener(listener)
