@@ -7,14 +7,17 @@ problems), or a ``Solution`` method called on JSON arguments (LiveCodeBench func
 problems). Everything a candidate runs goes through ``societygym.sandbox``; nothing here
 executes it in-process. Jobs of many problems go to the pool at once (``run_many``).
 
-Verdicts are decided here, in the parent, on plain data. Tests that are a flat list of
-``assert`` lines (the generated pool, teacher-written tests) are split: the sandbox
-evaluates only each assert's left-hand expression (``f(3)``), and the comparison with the
-expected value (a literal, which never enters the sandbox) happens here. So a program that
-overrides ``__eq__``, patches the harness or escapes Python cannot make a wrong answer pass:
-it would have to produce the expected values without seeing them. Other tests (HumanEval's
-``check`` function, asserts against computed values) run whole in the sandbox, and there a
-program that escapes can forge its own pass.
+Verdicts are decided here, in the parent, on plain data, and no test code runs in the
+candidate's process. Tests that are a flat list of ``assert`` lines comparing with literals
+(the generated pool, most teacher-written tests) are split: the sandbox evaluates only each
+assert's left-hand expression (``f(3)``), and the comparison with the expected value (a
+literal, which never enters the sandbox) happens here. Other assert programs (HumanEval's
+``check`` function, loops, asserts against computed values) are replayed (`replay.py`): the
+candidate's process only computes its functions' return values on arguments sent to it, and
+the tests run in another process on those values. Stdin and functional problems run one
+process per test case and compare its output or value here. So a program that overrides
+``__eq__``, patches the harness or escapes Python cannot make a wrong answer pass: it would
+have to produce the expected values without seeing them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from societygym.envs.dataenv.domains.code.replay import (
+    Case,
+    Replayer,
+    functions_under_test,
+    prepare_tests,
+)
 from societygym.sandbox import Policy, RunResult, Sandbox, get_sandbox
 
 KINDS = ("assert", "stdin", "functional")
@@ -104,6 +113,8 @@ _COMPARISONS: dict[type, Callable[[Any, Any], Any]] = {
     ast.GtE: operator.ge,
     ast.In: lambda value, expected: value in expected,
     ast.NotIn: lambda value, expected: value not in expected,
+    ast.Is: operator.is_,  # only against None, True or False (``_comparison``)
+    ast.IsNot: operator.is_not,
 }
 _NO_LITERAL = object()
 
@@ -111,12 +122,12 @@ _NO_LITERAL = object()
 @dataclass(frozen=True)
 class Check:
     """One assert, split: ``expression`` runs in the sandbox; ``compare(value, expected)``
-    runs in the parent (``compare`` None: the expression's value must be truthy)."""
+    runs in the parent."""
 
     source: str
     expression: str
-    compare: Callable[[Any, Any], Any] | None = None
-    expected: Any = None
+    compare: Callable[[Any, Any], Any]
+    expected: Any
 
 
 def _literal(node: ast.expr) -> Any:
@@ -126,8 +137,23 @@ def _literal(node: ast.expr) -> Any:
         return _NO_LITERAL
 
 
+def _comparison(test: ast.expr) -> tuple[Callable[[Any, Any], Any], Any] | None:
+    """(compare, expected) of ``left <op> literal``; None for any other test."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return None
+    compare = _COMPARISONS.get(type(test.ops[0]))
+    expected = _literal(test.comparators[0])
+    if compare is None or expected is _NO_LITERAL:
+        return None
+    identity = isinstance(test.ops[0], (ast.Is, ast.IsNot))
+    if identity and not any(expected is singleton for singleton in (None, True, False)):
+        return None
+    return compare, expected
+
+
 def split_asserts(tests: str) -> tuple[list[str], list[Check]] | None:
-    """The import lines and checks of a flat assert program; None for any other shape."""
+    """The import lines and checks of a flat program of asserts comparing with literals;
+    None for any other shape (those are replayed)."""
     try:
         tree = ast.parse(tests)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -138,16 +164,11 @@ def split_asserts(tests: str) -> tuple[list[str], list[Check]] | None:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             setup.append(ast.unparse(node))
             continue
-        if not isinstance(node, ast.Assert):
+        split = _comparison(node.test) if isinstance(node, ast.Assert) else None
+        if split is None:
             return None
-        test = node.test
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            compare = _COMPARISONS.get(type(test.ops[0]))
-            expected = _literal(test.comparators[0])
-            if compare is not None and expected is not _NO_LITERAL:
-                checks.append(Check(ast.unparse(test), ast.unparse(test.left), compare, expected))
-                continue
-        checks.append(Check(ast.unparse(test), ast.unparse(test)))
+        left = node.test.left  # type: ignore[attr-defined]
+        checks.append(Check(ast.unparse(node.test), ast.unparse(left), *split))
     return (setup, checks) if checks else None
 
 
@@ -156,9 +177,8 @@ def failed_check(checks: list[Check], values: Any) -> str | None:
     if type(values) is not list or len(values) != len(checks):
         return "the program replaced the values of its tests"
     for check, value in zip(checks, values, strict=True):
-        compare = check.compare
         try:
-            held = bool(value) if compare is None else bool(compare(value, check.expected))
+            held = bool(check.compare(value, check.expected))
         except Exception:  # e.g. comparing a str with an int, or an array's ambiguous truth
             held = False
         if not held:
@@ -166,14 +186,19 @@ def failed_check(checks: list[Check], values: Any) -> str | None:
     return None
 
 
+def replayed(problem: Problem) -> bool:
+    """Whether the problem's tests are judged by replay (not a flat literal assert list)."""
+    return problem.kind == "assert" and split_asserts(problem.tests) is None
+
+
 def jobs_for(problem: Problem, code: str, token: str = "done") -> list[dict[str, Any]]:
-    """Sandbox jobs (``Sandbox.run`` keyword arguments) that all pass iff ``code`` does.
+    """Sandbox jobs (``Sandbox.run`` keyword arguments) that all pass iff ``code`` does, for
+    problems that are not ``replayed``.
 
     Flat assert tests become one job computing every assert's left-hand side (see the
-    module docstring). Any other assert program ends by setting a variable named after
-    ``token`` (a fresh random one per batch), so code that ends the program early
-    (``exit(0)`` before the asserts) fails: the variable is then missing, and code cannot
-    guess the name to set it itself. The split job's result variable is named the same way.
+    module docstring), left in a variable named after ``token`` (a fresh random one per
+    batch), so code that ends the program early (``exit(0)`` before the asserts) fails: the
+    variable is then missing, and code cannot guess the name to set it itself.
     """
     split = split_asserts(problem.tests) if problem.kind == "assert" else None
     if split is not None:
@@ -183,9 +208,7 @@ def jobs_for(problem: Problem, code: str, token: str = "done") -> list[dict[str,
         program = "\n".join([code, "", *setup, f"{name} = [{values}]", ""])
         return [{"program": program, "result_name": name}]
     if problem.kind == "assert":
-        done = f"sg_done_{token}"
-        program = f"{code}\n\n{problem.tests}\n{done} = True\n"
-        return [{"program": program, "result_name": done}]
+        raise ValueError(f"{problem.id}: its tests are replayed, not run as jobs")
     if problem.kind == "stdin":
         return [{"program": code, "stdin": given} for given, _ in problem.cases]
     calls = []
@@ -207,7 +230,7 @@ def job_passed(problem: Problem, index: int, result: RunResult) -> bool:
         return False
     if problem.kind == "assert":
         split = split_asserts(problem.tests)
-        return result.value is True if split is None else not failed_check(split[1], result.value)
+        return split is not None and not failed_check(split[1], result.value)
     expected = problem.cases[index][1]
     if problem.kind == "stdin":
         return _same_output(result.stdout, expected)
@@ -232,7 +255,7 @@ def _reason(problem: Problem, result: RunResult) -> str:
     if result.ok:
         return "wrong output"
     last = (result.error.strip().splitlines()[-1:] or [""])[0]
-    if "sg_done_" in last or "sg_values_" in last:  # the variable ``jobs_for`` reads is unset
+    if "sg_values_" in last:  # the variable ``jobs_for`` reads is unset
         return "the program stopped before its tests ran"
     return f"{result.error_type}: {last[:200]}"
 
@@ -251,6 +274,7 @@ class Judge:
         self.policy = Policy.stdlib(
             wall_seconds=timeout, cpu_seconds=timeout, memory_mb=memory_mb, isolation=isolation
         )
+        self.replayer = Replayer(lambda: self.sandbox, self.policy)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -258,23 +282,44 @@ class Judge:
 
     def run_programs(self, codes: Sequence[str], problems: Sequence[Problem]) -> list[Verdict]:
         """One verdict per (code, problem) pair; all jobs run in parallel over the pool."""
-        spans, jobs, token = [], [], secrets.token_hex(8)
-        for code, problem in zip(codes, problems, strict=True):
-            built = jobs_for(problem, code, token)
-            spans.append((len(jobs), len(built)))
-            jobs += [{**job, "policy": self.policy} for job in built]
-        results = self.sandbox.run_many(jobs)
-        verdicts = []
-        for (start, count), problem in zip(spans, problems, strict=True):
-            mine = results[start : start + count]
-            failed = [(i, r) for i, r in enumerate(mine) if not job_passed(problem, i, r)]
-            if not count:
-                verdicts.append(Verdict(False, "no tests"))
-            elif failed:
-                verdicts.append(Verdict(False, _reason(problem, failed[0][1])))
-            else:
-                verdicts.append(Verdict(True))
+        token = secrets.token_hex(8)
+        pairs = list(zip(codes, problems, strict=True))
+        direct = [i for i, (_, problem) in enumerate(pairs) if not replayed(problem)]
+        spans, futures = {}, []
+        for i in direct:
+            built = jobs_for(pairs[i][1], pairs[i][0], token)
+            spans[i] = (len(futures), len(built))
+            futures += [self.sandbox.submit(**job, policy=self.policy) for job in built]
+        rest = [(i, code, problem) for i, (code, problem) in enumerate(pairs) if i not in spans]
+        verdicts = self._replay(rest, token)  # meanwhile the pool runs the direct jobs
+        results = [future.result() for future in futures]
+        for i in direct:
+            start, count = spans[i]
+            verdicts[i] = self._direct_verdict(pairs[i][1], results[start : start + count])
+        return [verdicts[i] for i in range(len(pairs))]
+
+    def _replay(self, items: list[tuple[int, str, Problem]], token: str) -> dict[int, Verdict]:
+        cases, verdicts = {}, {}
+        for i, code, problem in items:
+            tests = prepare_tests(problem.tests)
+            if tests is None:
+                verdicts[i] = Verdict(False, "the tests do not parse")
+                continue
+            names = functions_under_test(code, problem.tests, problem.header, problem.entry_point)
+            cases[i] = Case(code, names, problem.header, tests)
+        outcomes = self.replayer.judge(list(cases.values()), token)
+        for i, (passed, reason) in zip(cases, outcomes, strict=True):
+            verdicts[i] = Verdict(passed, "" if passed else reason[:300])
         return verdicts
+
+    @staticmethod
+    def _direct_verdict(problem: Problem, mine: list[RunResult]) -> Verdict:
+        failed = [(i, r) for i, r in enumerate(mine) if not job_passed(problem, i, r)]
+        if not mine:
+            return Verdict(False, "no tests")
+        if failed:
+            return Verdict(False, _reason(problem, failed[0][1]))
+        return Verdict(True)
 
     def judge(self, replies: Sequence[str], problems: Sequence[Problem]) -> list[bool]:
         """pass@1 of each reply (a student's answer) on its problem."""
