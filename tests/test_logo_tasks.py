@@ -144,14 +144,15 @@ def test_load_regal_jsonl() -> None:
     assert len(rows) == 8 and len(loaded) == 7  # one repeated query
     assert loaded[0].origin == "regal_logo_sample.jsonl:0" and loaded[-1].origin.endswith(":7")
     assert all(t.split == "train" and t.id.startswith("regal-") for t in loaded)
-    # ReGAL-format programs (string embed, no-op turns) draw the pictures of our templates
-    for task in loaded:
-        ours = BY_QUERY[task.query]
-        assert task.family == ours.family
+    assert all(t.family == BY_QUERY[t.query].family for t in loaded)
+    # ReGAL-style programs (embed with locals(), teleport and heading in radians, while
+    # loops, helpers, negative turns) draw the pictures of our templates, the repeat too
+    for row in map(json.loads, rows):
+        (query,) = row["language"]
         verdict = judge.judge(
-            render.render_program(task.program), render.render_program(ours.program)
+            render.render_program(row["program"]), render.render_program(BY_QUERY[query].program)
         )
-        assert verdict.correct, (task.query, verdict)
+        assert verdict.correct, (query, verdict)
 
 
 def test_load_regal_jsonl_rejects_malformed_rows(tmp_path: Path) -> None:
