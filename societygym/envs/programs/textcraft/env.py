@@ -107,7 +107,7 @@ def pick_goal(env: gym.Env, goals: Sequence[str], options: dict | None) -> tuple
     if "goal" in options:
         goal = str(options["goal"])
         if goal not in goals:
-            raise ValueError(f"{goal!r} is not one of this env's goals (items of its depths)")
+            raise ValueError(f"{goal!r} is not a goal (an item of the env's crafting depths)")
         return goals.index(goal), goal
     index = pick_index(env.np_random, len(goals), options)
     return index, goals[index]
