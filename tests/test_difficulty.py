@@ -9,6 +9,7 @@ import statistics
 
 import pytest
 
+from societygym.baselines.dataenv_teachers import SkillListTeacher
 from societygym.contracts import LeveledEnv, difficulty_levels
 from societygym.envs.dataenv.env import DIFFICULTY as TEACHING_DIFFICULTY
 from societygym.envs.dataenv.skill_list import SkillListEnv
@@ -202,5 +203,9 @@ def test_teaching_skills_knob_trains_on_a_step() -> None:
     obs, _, _, truncated, info = env.step([example])
     assert obs["skill_accuracy"].shape == (2,) and not truncated
     assert info["accepted"] == 1
+    teacher = SkillListTeacher(examples_per_step=6, skills=env.skills)
+    examples = teacher.act(obs, info)
+    assert {e["skill"] for e in examples} == {"parity", "gcd"}
+    assert env.step(examples)[-1]["accepted"] == 6
     with pytest.raises(ValueError, match="pass either difficulty or skills"):
         SkillListEnv(student=MemorizingStudent(), difficulty=1, skills=["parity"])
