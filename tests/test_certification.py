@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import warnings
 from typing import Any
@@ -145,6 +146,34 @@ def test_async_shared_memory_refuses_text() -> None:
     assert text_ids
     with pytest.raises(TypeError, match="shared_memory=False"):
         gym.vector.AsyncVectorEnv([lambda: make(text_ids[0])] * 2)
+
+
+def _json_case(env_id: str) -> Any:
+    # one teaching step trains a student (5-50 s each on CI): VQA's CNN stands for the kinds
+    slow = env_id.startswith("DataEnv-") and "-VQA-" not in env_id
+    return pytest.param(env_id, marks=pytest.mark.slow) if slow else env_id
+
+
+@pytest.mark.parametrize("env_id", [_json_case(i) for i in societygym.list_envs()])
+def test_infos_are_json(env_id: str) -> None:
+    """Reset and one step with a plausible action: every info is plain JSON (no arrays, no
+    numpy scalars), cheap in vector envs and writable as it is."""
+    from societygym.agents.simple import PlausibleRandomAgent
+
+    env = societygym.make(env_id, **entry(env_id).test_kwargs)
+    agent = PlausibleRandomAgent()
+    if entry(env_id).multi_agent:
+        observations, infos = env.reset(seed=0)
+        agent.bind(env_id, env.action_space(env.agents[0]), type(env.unwrapped))
+        actions = {a: agent.act(observations[a], infos[a]) for a in env.agents}
+        step_infos = env.step(actions)[4]
+    else:
+        observation, infos = env.reset(seed=0)
+        agent.bind(env_id, env.action_space, type(env.unwrapped))
+        step_infos = env.step(agent.act(observation, infos))[4]
+    env.close()
+    for info in (infos, step_infos):
+        assert json.loads(json.dumps(info, allow_nan=False)) == info
 
 
 @pytest.mark.parametrize("env_id", PARALLEL_IDS)

@@ -17,7 +17,7 @@ SQUARE_HELPER = "def square(size):\n    for i in range(4):\n        forward(size
 
 @pytest.fixture(scope="module")
 def env() -> ReGALLogoEnv:
-    return ReGALLogoEnv(split="all", render_mode="rgb_array")
+    return ReGALLogoEnv(split="all", render_mode="rgb_array", info_images=True)
 
 
 def index_of(env: ReGALLogoEnv, query: str) -> int:

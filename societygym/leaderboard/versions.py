@@ -37,8 +37,9 @@ ENVS: dict[str, tuple[str | None, ...]] = {
     "Persuasion-Misinformation-v0": ("ec79ee65c239",),
     "ReGAL-Date-v0": ("5ee12136a210",),
     "ReGAL-TextCraft-v0": ("3c822c6dabc3",),
-    # v2: ReGAL's units (heading in radians, raw teleport)
-    "ReGAL-Logo-v0": ("efdb4636fecf", "ee69503740d3"),
+    # v2: ReGAL's units (heading in radians, raw teleport); v3: no drawing array in info
+    # (scores unchanged; ``info_images=True`` brings it back)
+    "ReGAL-Logo-v0": ("efdb4636fecf", "ee69503740d3", "2331a721732a"),
     # v2: the reward is measured on a hidden half of validation, feedback on the other half;
     # None: not measured yet (`python -m societygym.leaderboard.versions` prints it)
     "DataEnv-Math-v0": ("d34574280eb9", "7bcad742ccf6"),

@@ -121,7 +121,9 @@ class LogoDomain(Domain):
 
         blank = LogoTask(id="regal-check", family="check", query="", program="", split="train")
         try:
-            env = ReGALLogoEnv(tasks=[blank], helpers=helpers, timeout_s=self.timeout_s)
+            env = ReGALLogoEnv(
+                tasks=[blank], helpers=helpers, timeout_s=self.timeout_s, info_images=True
+            )
         except ValueError as error:
             return None, str(error)
         env.reset(options={"index": 0})

@@ -74,11 +74,13 @@ class ReGALLogoEnv(gym.Env[dict, str]):
 
     ## Info
     At reset: ``task_id``, ``family``, ``split``, ``query``. After the step also:
-    ``correct``, ``overlap`` (the judge score), ``iou``, ``rendered`` (the program's drawing,
-    uint8 grayscale), ``clipped`` (it drew outside [-50, 50]², which is cut off), ``error``
+    ``correct``, ``overlap`` (the judge score), ``iou``, ``clipped`` (it drew outside
+    [-50, 50]², which is cut off), ``error``
     (None, or why the program failed) and ``error_type`` (None, ``"syntax"``, ``"exception"``,
     ``"forbidden"``, ``"timeout"``, ``"budget"`` for more than the DSL's command budget,
-    ``"too_long"`` or another sandbox error type).
+    ``"too_long"`` or another sandbox error type). Plain Python values, so an info is
+    JSON; with ``info_images=True`` also ``rendered`` (the program's drawing, uint8
+    grayscale), which the step's observation image and ``render()`` show anyway.
 
     ## Arguments
     ``split``: ``"train"``, ``"dev"``, ``"test"`` (default) or ``"all"`` of the generated
@@ -89,7 +91,8 @@ class ReGALLogoEnv(gym.Env[dict, str]):
     ``timeout_s`` (per program), ``sandbox`` (default: the shared pool). ``families``: keep
     only these template families (``tasks.FAMILIES``). ``difficulty``: 1-4
     (``difficulty_levels``), tasks that draw one shape, 2-3, 4-6 or 7 or more parts
-    (``tasks.parts_of``); None (default) keeps them all. Address one task with
+    (``tasks.parts_of``); None (default) keeps them all. ``info_images``: put the drawing in
+    ``info["rendered"]`` (off by default: 256 KiB a step in every vector env). Address one task with
     ``reset(options={"index": i})``.
 
     ## Version history
@@ -116,6 +119,7 @@ class ReGALLogoEnv(gym.Env[dict, str]):
         isolation: str = "auto",
         families: Sequence[str] | None = None,
         difficulty: int | None = None,
+        info_images: bool = False,
     ) -> None:
         pool = list(tasks) if tasks is not None else load_logo_tasks(split)
         level = check_level(difficulty, DIFFICULTY_LEVELS, "ReGAL-Logo")
@@ -131,6 +135,7 @@ class ReGALLogoEnv(gym.Env[dict, str]):
         self.timeout_s = float(timeout_s)
         self.isolation = isolation  # the sandbox's kernel layers: "auto" or "required"
         self.render_mode = render_mode
+        self.info_images = bool(info_images)
         self._sandbox = sandbox
         self._policy = None
         self._guide = describe(GUIDE, self.helpers)
@@ -172,11 +177,12 @@ class ReGALLogoEnv(gym.Env[dict, str]):
             correct=verdict.correct,
             overlap=verdict.overlap,
             iou=verdict.iou,
-            rendered=drawing,
-            clipped=segments is not None and raster.out_of_canvas(segments),
+            clipped=bool(segments is not None and raster.out_of_canvas(segments)),
             error=error,
             error_type=error_type,
         )
+        if self.info_images:
+            info["rendered"] = drawing
         self._task = None
         self._drawing = drawing
         text = self._verdict_text(info)

@@ -45,7 +45,7 @@ def iou(drawing: np.ndarray, target: np.ndarray) -> float:
     _check_shapes(drawing, target)
     a, b = drawing < INK_BELOW, target < INK_BELOW
     union = np.count_nonzero(a | b)
-    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+    return 1.0 if union == 0 else float(np.count_nonzero(a & b) / union)
 
 
 def judge(drawing: np.ndarray, target: np.ndarray, threshold: float = THRESHOLD) -> Verdict:
@@ -55,7 +55,7 @@ def judge(drawing: np.ndarray, target: np.ndarray, threshold: float = THRESHOLD)
     "pixel-identical".
     """
     score = iou(drawing, target)
-    return Verdict(correct=score >= threshold, overlap=score, iou=score)
+    return Verdict(correct=bool(score >= threshold), overlap=score, iou=score)
 
 
 def _check_shapes(a: np.ndarray, b: np.ndarray) -> None:
