@@ -50,7 +50,7 @@ def server(direct):
 
 @pytest.fixture
 def client(server):
-    return OpenAICompatibleLLM("tiny", server.url, max_retries=1, backoff=0.01, timeout=30)
+    return OpenAICompatibleLLM("tiny", server.url, max_retries=1, timeout=30)
 
 
 def post(url, body):
@@ -164,7 +164,7 @@ def test_unreachable_server_fails_clearly_after_retries():
     with socket.socket() as sock:  # a port that was just free: nothing listens there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    llm = OpenAICompatibleLLM("m", f"http://127.0.0.1:{port}", max_retries=2, backoff=0.01)
+    llm = OpenAICompatibleLLM("m", f"http://127.0.0.1:{port}", max_retries=2)
     start = time.perf_counter()
     with pytest.raises(OpenAIError, match=r"could not reach .* after 3 attempts"):
         llm.generate(["hi"])
@@ -220,7 +220,7 @@ OK_COMPLETION = {
 def test_client_retries_overload_then_succeeds(stub):
     busy = {"error": {"message": "overloaded"}}
     server = stub([(503, busy), (429, busy), (200, OK_COMPLETION)])
-    llm = OpenAICompatibleLLM("m", server.url, api_key="k", max_retries=3, backoff=0.01)
+    llm = OpenAICompatibleLLM("m", server.url, api_key="k", max_retries=3)
     [[gen]] = llm.generate(["hi"], stop=["\n"], seed=1)
     assert (gen.text, gen.prompt_tokens, gen.completion_tokens) == (" fine", 3, 1)
     assert len(server.requests) == 3
@@ -268,3 +268,31 @@ def test_server_command_line(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_timeout_is_the_clients_own():
+    """A server that answers after 3 s fails a client with a 0.3 s timeout at once."""
+    answered = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self):
+            answered.wait(3)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        llm = OpenAICompatibleLLM("m", url, timeout=0.3, max_retries=0)
+        start = time.perf_counter()
+        with pytest.raises(OpenAIError, match=r"could not reach .* after 1 attempts.*timed out"):
+            llm.generate(["hi"])
+        assert time.perf_counter() - start < 2
+    finally:
+        answered.set()
+        server.shutdown()
+        server.server_close()

@@ -1,30 +1,31 @@
-"""Any OpenAI-compatible HTTP server (vLLM, llama.cpp, Ollama, hosted APIs, our own server.py).
+"""Any OpenAI-compatible HTTP server (vLLM, llama.cpp, Ollama, hosted APIs, our own server.py),
+through the official ``openai`` SDK: its retries (connection errors, timeouts, 408, 409, 429
+and 5xx, exponential backoff from 0.5 s to 8 s, honouring ``Retry-After``) and a timeout set
+per client.
 
-Standard library only. A batch of prompts becomes one request per prompt, sent concurrently.
-Chat prompts use ``/chat/completions``, text prompts ``/completions``. Scoring needs the
-legacy completions endpoint to echo the prompt with per-token log-probs (``echo=true,
-logprobs=1, max_tokens=0``, as vLLM and societygym's server do); hosted chat-only APIs cannot
-score. The server tokenizes prompt + continuation as one text, so a continuation's tokens are
-those that reach past the prompt's end.
+A batch of prompts becomes one request per prompt, sent concurrently. Chat prompts use
+``/chat/completions``, text prompts ``/completions``. Scoring needs the legacy completions
+endpoint to echo the prompt with per-token log-probs (``echo=true, logprobs=1,
+max_tokens=0``, as vLLM and societygym's server do); hosted chat-only APIs cannot score. The
+server tokenizes prompt + continuation as one text, so a continuation's tokens are those that
+reach past the prompt's end.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from societygym.llm.base import BaseLLM, Generation, Prompt
 
+if TYPE_CHECKING:
+    import httpx
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _T = TypeVar("_T")
 
 
@@ -42,9 +43,9 @@ class ScoringNotSupportedError(OpenAIError, NotImplementedError):
 
 class OpenAICompatibleLLM(BaseLLM):
     """``base_url`` is the API root as the OpenAI SDK takes it (``http://host:8000/v1``); a bare
-    ``http://host:8000`` gets ``/v1`` added. Failed requests are retried ``max_retries`` times
-    on connection errors, timeouts, 429 and 5xx, waiting ``backoff * 2**attempt`` seconds (or
-    the server's ``Retry-After``)."""
+    ``http://host:8000`` gets ``/v1`` added. ``timeout`` (seconds) bounds each attempt; a
+    failed request is retried ``max_retries`` times by the SDK (see the module docstring).
+    Without ``api_key`` the placeholder ``EMPTY`` is sent (a keyless local server)."""
 
     def __init__(
         self,
@@ -54,7 +55,6 @@ class OpenAICompatibleLLM(BaseLLM):
         timeout: float = 60,
         max_concurrency: int = 8,
         max_retries: int = 4,
-        backoff: float = 0.5,
         name: str | None = None,
     ) -> None:
         super().__init__(name or f"openai:{model}")
@@ -67,7 +67,15 @@ class OpenAICompatibleLLM(BaseLLM):
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
-        self.backoff = backoff
+        import openai  # here, not at the top: importing the SDK takes about a second
+
+        self.client = openai.OpenAI(
+            base_url=url,
+            # the SDK insists on a key; "EMPTY" is what keyless servers (vLLM, ours) ignore
+            api_key=api_key or "EMPTY",
+            timeout=timeout,
+            max_retries=max_retries,
+        )
 
     # --- LLM protocol ------------------------------------------------------------------------
 
@@ -96,8 +104,10 @@ class OpenAICompatibleLLM(BaseLLM):
 
         def one(prompt: Prompt) -> list[Generation]:
             chat = not isinstance(prompt, str)
-            body = {**params, ("messages" if chat else "prompt"): prompt}
-            reply = self._post("/chat/completions" if chat else "/completions", body)
+            if chat:
+                reply = self._call(self.client.chat.completions.create, messages=prompt, **params)
+            else:
+                reply = self._call(self.client.completions.create, prompt=prompt, **params)
             choices = sorted(reply.get("choices") or [], key=lambda c: c.get("index", 0))
             if len(choices) != n:
                 raise OpenAIError(f"asked {self.base_url} for n={n} choices, got {len(choices)}")
@@ -121,16 +131,16 @@ class OpenAICompatibleLLM(BaseLLM):
             if not conts:
                 return []
             text = prompt if isinstance(prompt, str) else self._apply_template(prompt)
-            body = {
-                "model": self.model,
-                "prompt": [text + c for c in conts],
-                "echo": True,
-                "logprobs": 1,
-                "max_tokens": 0,
-                "temperature": 0,
-            }
             try:
-                reply = self._post("/completions", body)
+                reply = self._call(
+                    self.client.completions.create,
+                    model=self.model,
+                    prompt=[text + c for c in conts],
+                    echo=True,
+                    logprobs=1,
+                    max_tokens=0,
+                    temperature=0,
+                )
             except OpenAIError as err:
                 if err.status in {400, 404, 405, 422, 501}:
                     raise ScoringNotSupportedError(_NO_ECHO + f" The server said: {err}") from err
@@ -150,7 +160,7 @@ class OpenAICompatibleLLM(BaseLLM):
         parts = urllib.parse.urlsplit(self.base_url)
         url = f"{parts.scheme}://{parts.netloc}/apply-template"
         try:
-            reply = self._post_url(url, {"messages": messages})
+            reply = self._call(self._post_json, url, body={"messages": messages})
         except OpenAIError as err:
             if err.status in {400, 404, 405, 501}:
                 raise ScoringNotSupportedError(
@@ -175,36 +185,35 @@ class OpenAICompatibleLLM(BaseLLM):
         with ThreadPoolExecutor(min(self.max_concurrency, len(items))) as pool:
             return list(pool.map(fn, items))
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._post_url(self.base_url + path, body)
+    def _post_json(self, url: str, body: dict[str, Any]) -> Any:
+        """POST to a URL outside the OpenAI API (with the SDK's retries and timeout)."""
+        import httpx
 
-    def _post_url(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        data = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        attempt = 0
-        while True:
-            request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return _json(response.read(), url)
-            except urllib.error.HTTPError as err:
-                message = f"{url} answered HTTP {err.code}: {_server_message(err.read())}"
-                if err.code not in RETRY_STATUS or attempt >= self.max_retries:
-                    raise OpenAIError(message, err.code) from None
-                delay = _retry_after(err.headers.get("Retry-After"))
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-                if attempt >= self.max_retries:
-                    reason = getattr(err, "reason", err)
-                    raise OpenAIError(
-                        f"could not reach {url} after {attempt + 1} attempts: {reason}"
-                    ) from err
-                delay = None
-            if delay is None:  # exponential backoff with jitter, so clients do not sync up
-                delay = self.backoff * 2**attempt * (0.5 + random.random() / 2)
-            time.sleep(delay)
-            attempt += 1
+        return self.client.post(url, body=body, cast_to=httpx.Response).json()
+
+    def _call(self, request: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """One SDK request, its reply as a plain dict; failures as :class:`OpenAIError`."""
+        import openai
+
+        try:
+            reply = request(*args, **kwargs)
+        except openai.APIStatusError as err:
+            url = str(err.request.url)
+            message = f"{url} answered HTTP {err.status_code}: {_server_message(err.response)}"
+            raise OpenAIError(message, err.status_code) from None
+        except openai.APIConnectionError as err:  # timeouts included
+            raise OpenAIError(
+                f"could not reach {err.request.url} after {self.max_retries + 1} attempts: "
+                f"{err.__cause__ or err}"
+            ) from err
+        except ValueError as err:  # a 200 whose body is not JSON
+            raise OpenAIError(f"{self.base_url} returned non-JSON: {err}") from None
+        reply = reply.model_dump() if hasattr(reply, "model_dump") else reply
+        if not isinstance(reply, dict):
+            raise OpenAIError(
+                f"{self.base_url} returned {type(reply).__name__}, expected an object"
+            )
+        return reply
 
 
 _NO_ECHO = (
@@ -228,22 +237,12 @@ def _continuation_logprob(logprobs: dict[str, Any] | None, boundary: int) -> flo
     )
 
 
-def _json(raw: bytes, url: str) -> dict[str, Any]:
-    try:
-        reply = json.loads(raw)
-    except ValueError:
-        raise OpenAIError(f"{url} returned non-JSON: {raw[:200]!r}") from None
-    if not isinstance(reply, dict):
-        raise OpenAIError(f"{url} returned {type(reply).__name__}, expected a JSON object")
-    return reply
-
-
-def _server_message(raw: bytes) -> str:
+def _server_message(response: httpx.Response) -> str:
     """The human part of an error body: OpenAI's ``error.message``, vLLM's ``message``, ..."""
     try:
-        body = json.loads(raw)
+        body = response.json()
     except ValueError:
-        return raw.decode("utf-8", "replace")[:500]
+        return response.text[:500]
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict) and "message" in error:
@@ -252,10 +251,3 @@ def _server_message(raw: bytes) -> str:
             if isinstance(body.get(key), str):
                 return body[key]
     return json.dumps(body)[:500]
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return min(float(value), 60.0) if value else None
-    except ValueError:  # an HTTP date; fall back to our own backoff
-        return None
