@@ -81,7 +81,7 @@ def collect_rollouts(
     seed: int = 0,
     env_kwargs: Mapping[str, Any] | None = None,
     out_dir: str | Path | None = None,
-    progress: bool = False,
+    progress: bool = True,
     schedule: str = "auto",
     indexed: bool = False,
 ) -> Rollouts:
@@ -94,6 +94,7 @@ def collect_rollouts(
     ``LLMAgent``'s copies in one continuously refilled batch where its LLM allows, so a copy
     steps as soon as its own completion ends; ``"lockstep"`` waits for every copy each step.
     ``indexed``: episode ``i`` plays instance ``i`` (as a leaderboard task does).
+    ``progress`` shows a bar on stderr: episodes, with env steps and LLM replies between them.
     """
     from societygym.registry import entry
     from societygym.runner import run_episodes

@@ -31,6 +31,7 @@ from societygym.episodes import (
     slot_count,
     write_trace,
 )
+from societygym.progress import count_generations
 from societygym.traces import Jsonifier
 
 
@@ -112,15 +113,21 @@ def run_episodes(
     keys = [EpisodeKey(env_id, seed, i, indexed) for i in range(episodes)]
     played: list[Any] = [None] * episodes
     bar = Progress(episodes, env_id, progress)
+    use_continuous = continuous and schedule != "lockstep"
+    episode_stream = play(
+        envs, players, keys, jsonify=jsonify, continuous=use_continuous, on_step=bar.step
+    )
     try:
-        use_continuous = continuous and schedule != "lockstep"
-        for episode in play(envs, players, keys, jsonify=jsonify, continuous=use_continuous):
-            played[episode.key.index] = episode
-            if out is not None:
-                header = {"episode": episode.key.index, "seed": seed, "index": episode.key.index}
-                path = out / "episodes" / f"episode-{episode.key.index:05d}.jsonl"
-                write_trace(path, header, episode.trace)
-            bar.update(1)
+        with count_generations(bar.replies):  # the bar moves inside a batched LLM call too
+            for episode in episode_stream:
+                played[episode.key.index] = episode
+                if out is not None:
+                    index = episode.key.index
+                    header = {"episode": index, "seed": seed, "index": index}
+                    write_trace(
+                        out / "episodes" / f"episode-{index:05d}.jsonl", header, episode.trace
+                    )
+                bar.update(1)
     finally:
         bar.close()
         for env in envs:

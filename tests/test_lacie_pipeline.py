@@ -326,3 +326,68 @@ def test_effect_lacie_quick_run_and_resume(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "train seed" not in out and "chunk" not in out  # every stage was checkpointed
     assert again["rows"] == first["rows"]
+
+
+# --- empty results: a message saying why, never a traceback in the next stage ---------------
+
+
+def test_pairs_explains_a_listener_that_reads_every_utterance_alike(tmp_path, capsys):
+    same = [judged("q1", name, name == "a", 0.5) for name in "abcd"]
+    out = tmp_path / "pairs.jsonl"
+    assert lacie.main(["pairs", str(lacie.write_jsonl(same, tmp_path / "r.jsonl")),
+                       "--out", str(out)]) == 1  # fmt: skip
+    message = capsys.readouterr().err
+    assert "0 pairs" in message and "same p(accept) (0.500)" in message
+    assert "--listener llm" in message and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        ([], "no judged utterances"),
+        ([judged("q1", "a", False, 0.3, abstained=True)], "abstentions"),
+        ([judged("q1", "a", True, 0.9), judged("q2", "b", False, 0.1)], "lower --min-gap"),
+    ],
+)
+def test_explain_no_pairs_names_the_cause(records, expected):
+    assert lacie.build_dpo_pairs(records) == []
+    assert expected in lacie.explain_no_pairs(records, min_gap=0.1)
+
+
+def test_train_refuses_an_empty_or_missing_pairs_file_without_a_traceback(tmp_path, capsys):
+    empty = tmp_path / "pairs.jsonl"
+    empty.write_text("")
+    assert lacie.main(["train", str(empty), "--out", str(tmp_path / "dpo")]) == 1
+    assert "holds no pairs: re-run `pairs`" in capsys.readouterr().err
+    assert lacie.main(["train", str(tmp_path / "missing.jsonl")]) == 2
+    assert "No such file" in capsys.readouterr().err
+    assert not (tmp_path / "dpo").exists()
+
+
+def test_sampling_bar_moves_with_each_utterance(monkeypatch):
+    from societygym import progress
+
+    class CountingLLM:
+        """Reports each finished row as the continuous decoder does."""
+
+        name, usage = "counting", Usage()
+
+        def generate(self, prompts, *, n, **kwargs):
+            for _ in range(len(prompts) * n):
+                progress.generated(1)
+            return [[Generation("It is X.") for _ in range(n)] for _ in prompts]
+
+    moves = []
+    monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
+    real_bar = progress.bar
+
+    def spy(*args, **kwargs):
+        bar = real_bar(*args, **kwargs)
+        update = bar.update
+        bar.update = lambda n=1: (moves.append(n), update(n))[1]
+        return bar
+
+    monkeypatch.setattr(progress, "bar", spy)
+    items = [SimpleNamespace(id=f"q{i}", question=f"Q{i}?", answers=("X",)) for i in range(3)]
+    records = lacie.sample_utterances(CountingLLM(), items, n=2, batch_size=2, progress=True)
+    assert len(records) == 6 and moves[:4] == [1, 1, 1, 1] and sum(moves) == 6

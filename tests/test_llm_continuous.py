@@ -130,3 +130,14 @@ def test_cancel_drops_queued_and_decoding_rows(llm, ragged_eos):
     kept = [i for i in range(len(PROMPTS)) if i not in (1, 2)]
     assert sorted(results) == kept
     assert [results[i].token_ids for i in kept] == [ragged_eos[i] for i in kept]
+
+
+def test_generate_reports_rows_as_they_finish(llm, ragged_eos):
+    from societygym import progress
+
+    reported: list[int] = []
+    with progress.count_generations(reported.append):  # what moves a pipeline's bar
+        llm.generate(PROMPTS, max_tokens=MAX_TOKENS)
+    assert sum(reported) == len(PROMPTS) and len(reported) > 1  # not once at the end
+    progress.generated(5)  # outside the block nobody listens
+    assert sum(reported) == len(PROMPTS)

@@ -210,11 +210,22 @@ def test_cli_build_pairs_show(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(societygym.llm, "load_llm", lambda spec: ScriptedRoleLLM())
     trees = tmp_path / "trees.jsonl"
     pt.main(["build", "--questions", "4", "--max-depth", "3", "--out", str(trees)])
-    assert "4 trees, " in capsys.readouterr().out and len(pt.load_trees(trees)) == 4
-    pt.main(["pairs", str(trees), "--out-dir", str(tmp_path / "data")])
-    assert "balanced" in capsys.readouterr().out
-    for split in ("train", "dev", "test"):
-        assert (tmp_path / "data" / f"{split}.sft.jsonl").exists()
+    built = capsys.readouterr()
+    assert "4 trees (3 with a discussion), 30 turns" in built.out
+    assert "30/30" in built.err and len(pt.load_trees(trees)) == 4  # the bar ended full
+    # The scripted role-players leave no sibling pair: a message, and no (empty) files.
+    assert pt.main(["pairs", str(trees), "--out-dir", str(tmp_path / "none")]) == 1
+    assert "0 pairs, nothing written" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+    hand_built = pt.save_trees([hand_built_tree()], tmp_path / "hand.jsonl")
+    assert pt.main(["pairs", str(hand_built), "--out-dir", str(tmp_path / "data")]) == 0
+    printed = capsys.readouterr().out
+    assert "train: 1 trees, 2 pairs (1 resist, 1 accept) -> 2 balanced" in printed
+    assert "no file for dev, test" in printed
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+        "train.dpo.jsonl",
+        "train.sft.jsonl",
+    ]
     pt.main(["show", str(trees), "--index", "0"])
     assert capsys.readouterr().out.startswith("Question: ")
 
@@ -243,3 +254,53 @@ def test_tiny_llm_through_partner_and_tree_builder(tiny) -> None:
     infos = [{"to_act": False}, {"to_act": True, "question": PERU.question, "history": []}]
     silent, spoken = partner.act_batch(["", ""], infos)
     assert silent == "" and isinstance(spoken, str)
+
+
+# --- empty results and progress -------------------------------------------------------------
+
+
+def test_pairs_explains_trees_without_a_discussion(tmp_path, capsys) -> None:
+    items = load_embedded("train")[:2]
+    config = pt.TreeConfig(opening_roles=("acceptant",))  # both open wrong: they agree at once
+    trees = pt.save_trees(pt.build_trees(items, RoleDouble(items), config), tmp_path / "t.jsonl")
+    assert pt.main(["pairs", str(trees), "--out-dir", str(tmp_path / "data")]) == 1
+    message = capsys.readouterr().err
+    assert (
+        "0 pairs, nothing written" in message
+        and "none of the 2 trees holds a discussion" in message
+    )
+    assert not (tmp_path / "data").exists()
+
+
+def test_pairs_explains_unbalanced_pairs_and_no_balance_keeps_them(tmp_path) -> None:
+    tree = hand_built_tree()
+    resist_only = [p for p in pt.extract_pairs([tree]) if p.label == pt.RESIST]
+    assert pt.balance_pairs(resist_only) == []
+    assert "pass --no-balance" in pt.explain_no_pairs([tree], resist_only)
+    talk_free = pt.Tree(
+        PERU, node(A0, "logical", "Lima", None, node(A1, "resistant", "Lima", "Lima"))
+    )
+    assert "holds a discussion" in pt.explain_no_pairs([talk_free], [])
+
+
+def test_tree_bar_total_shrinks_as_branches_agree() -> None:
+    from societygym import progress
+
+    bars = []
+    real_bar = progress.bar
+
+    def keep(*args, **kwargs):
+        bars.append(real_bar(*args, **kwargs))
+        return bars[-1]
+
+    items = load_embedded("train")[:2]
+    full = pt.TreeConfig(opening_roles=("logical",))
+    agreeing = pt.TreeConfig(opening_roles=("acceptant",))  # openings agree: no discussion
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(progress, "bar", keep)
+        trees = [
+            pt.build_trees(items, RoleDouble(items), c, progress=True) for c in (full, agreeing)
+        ]
+    assert pt._nodes_below(full) == [20, 9, 2, 0]  # 2 responders, 3 styles, 2 responders
+    assert [(bar.n, bar.total) for bar in bars] == [(42, 42), (6, 6)]
+    assert [pt.count_nodes(t) for t in trees] == [42, 6]

@@ -348,7 +348,10 @@ def test_tiny_model_end_to_end_is_rejected_cleanly(tmp_path, capsys) -> None:
 
     assert main(["train", "--domain", "date", "--llm", "tiny", "--out", str(tmp_path / "a"),
                  "--limit", "3", "--max-tokens", "24", "--prune-every", "1"]) == 0  # fmt: skip
-    assert "0 helpers" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "0 helpers" in printed and "round 1/1: 0/3 rewrites verified" in printed
+    assert "The bank is empty: 0 of 3 rewritten programs verified in 1 rounds" in printed
+    assert "try a stronger model" in printed
     (round_,) = [json.loads(line) for line in (tmp_path / "a" / "training_log.jsonl").open()]
     assert round_["passed"] == [] and len(round_["failed"]) == 3 and round_["pruned"] == []
     assert round_["tokens"]["completion_tokens"] > 0

@@ -19,12 +19,16 @@ import json
 import random
 import re
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from societygym import progress as progress_bars
+from societygym.baselines.cli import EmptyResult, add_quiet
+from societygym.baselines.cli import run as run_stage
 from societygym.envs.trivia import outcomes
 from societygym.envs.trivia.answers import RuleBasedExtractor, anonymize, is_correct
 from societygym.envs.trivia.listeners import ANSWER_MASK, Listener
@@ -59,44 +63,71 @@ def sample_utterances(
     max_tokens: int = 80,
     seed: int = 0,
     batch_size: int = 16,
+    progress: bool = False,
 ) -> list[Record]:
     """``n`` sampled answers to each item (anything with ``id``, ``question``, ``answers``).
 
     Each batch of ``batch_size`` questions gets its own seed (``seed`` + batch index), so a
-    run is reproducible and batches do not repeat each other's samples.
+    run is reproducible and batches do not repeat each other's samples. ``progress`` shows a
+    bar that moves with every finished utterance.
     """
     records = []
-    for batch_index, start in enumerate(range(0, len(items), batch_size)):
-        batch = items[start : start + batch_size]
-        generations = llm.generate(
-            [speaker_prompt(item.question) for item in batch],
-            n=n,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=list(STOP),
-            seed=seed + batch_index,
-        )
-        for item, samples in zip(batch, generations, strict=True):
-            records.extend(
-                {
-                    "question_id": item.id,
-                    "question": item.question,
-                    "answers": list(item.answers),
-                    "utterance": sample.text.strip(),
-                    "sample": k,
-                }
-                for k, sample in enumerate(samples)
+    with (
+        progress_bars.bar(len(items) * n, "sampling", "utt", quiet=not progress) as bar,
+        progress_bars.count_generations(bar.update),
+    ):
+        for batch_index, start in enumerate(range(0, len(items), batch_size)):
+            batch = items[start : start + batch_size]
+            generations = llm.generate(
+                [speaker_prompt(item.question) for item in batch],
+                n=n,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=list(STOP),
+                seed=seed + batch_index,
             )
+            progress_bars.advance_to(bar, (start + len(batch)) * n)
+            records.extend(_sample_records(batch, generations))
     return records
 
 
+def _sample_records(batch: Sequence[Any], generations: Sequence[Sequence[Any]]) -> list[Record]:
+    return [
+        {
+            "question_id": item.id,
+            "question": item.question,
+            "answers": list(item.answers),
+            "utterance": sample.text.strip(),
+            "sample": k,
+        }
+        for item, samples in zip(batch, generations, strict=True)
+        for k, sample in enumerate(samples)
+    ]
+
+
 def judge(
-    records: Sequence[Mapping[str, Any]], listener: Listener, extractor: Any = None
+    records: Sequence[Mapping[str, Any]],
+    listener: Listener,
+    extractor: Any = None,
+    progress: bool = False,
+    chunk: int = 64,
 ) -> list[Record]:
     """Copies of ``records`` with ``answer``, ``correct``, ``abstained``, ``anonymized`` and
     ``p_accept`` added. ``extractor`` defaults to ``RuleBasedExtractor()``; an utterance with
-    no extractable answer is an abstention."""
+    no extractable answer is an abstention. Records are judged ``chunk`` at a time, so a
+    ``progress`` bar moves while an LLM listener works."""
     extractor = extractor if extractor is not None else RuleBasedExtractor()
+    judged: list[Record] = []
+    with progress_bars.bar(len(records), "judging", "utt", quiet=not progress) as bar:
+        for start in range(0, len(records), chunk):
+            judged += _judge_chunk(records[start : start + chunk], listener, extractor)
+            bar.update(len(judged) - bar.n)
+    return judged
+
+
+def _judge_chunk(
+    records: Sequence[Mapping[str, Any]], listener: Listener, extractor: Any
+) -> list[Record]:
     questions = [r["question"] for r in records]
     utterances = [r["utterance"] for r in records]
     answers = extractor.extract_batch(utterances, questions)
@@ -247,6 +278,7 @@ def train_dpo(
     grad_accum: int = 4,
     max_length: int = 200,
     seed: int = 0,
+    progress: bool = False,
 ) -> list[dict[str, float]]:
     """DPO of a LoRA adapter on the pairs in ``pairs_path``; LACIE's defaults (LoRA r 16,
     alpha 32, dropout 0.05; beta 0.1; lr 5e-4, cosine schedule, 10 warmup steps).
@@ -256,6 +288,7 @@ def train_dpo(
     device that supports it, fp32 otherwise; nothing is reported to trackers. Saves the
     adapter and tokenizer in ``output_dir`` and returns the per-step log entries
     (``loss``, ``rewards/margins``, ...), also written to ``output_dir/train_log.json``.
+    ``progress`` shows the trainer's per-step bar.
     """
     import torch
     from datasets import Dataset
@@ -293,6 +326,7 @@ def train_dpo(
         logging_steps=1,
         save_strategy="no",
         report_to="none",
+        disable_tqdm=not progress_bars.enabled(not progress),
     )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
@@ -338,6 +372,32 @@ def load_speaker(adapter_dir: str | Path | None = None, model_dir: str | Path | 
     return TransformersLLM(model, tokenizer, name=f"lacie:{Path(adapter_dir).name}")
 
 
+def explain_no_pairs(records: Sequence[Mapping[str, Any]], min_gap: float) -> str:
+    """Why ``build_dpo_pairs`` found no pair in ``records``, and what to change."""
+    if not records:
+        return "no judged utterances: run `sample` with more --questions"
+    usable = [r for r in records if not r["abstained"] and _has_content(r["anonymized"])]
+    if not usable:
+        return (
+            f"all {len(records)} utterances are abstentions or hold nothing but the answer, so "
+            "no listener judgement can rank them: sample more --questions or --n, or use a "
+            "stronger speaker (--llm)"
+        )
+    p_values = {round(float(r["p_accept"]), 6) for r in usable}
+    if len(p_values) == 1:
+        return (
+            f"the listener gave all {len(usable)} answered utterances the same p(accept) "
+            f"({p_values.pop():.3f}); the lexical listener reads this speaker's phrasings "
+            "alike: re-run `sample --listener llm` (LACIE's listener), or sample more --n"
+        )
+    return (
+        f"among the {len(usable)} answered utterances, no two of the same question have "
+        f"p(accept) at least --min-gap {min_gap} apart and different outcomes (right/wrong, "
+        "accepted/rejected): sample more --n per question or more --questions, or lower "
+        "--min-gap"
+    )
+
+
 def _cmd_sample(args: argparse.Namespace) -> None:
     from societygym.envs.trivia.calibration_env import make_extractor
     from societygym.envs.trivia.data import load_questions
@@ -349,9 +409,16 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         items = random.Random(args.seed).sample(items, args.questions)
     start = time.perf_counter()
     records = sample_utterances(
-        load_llm(args.llm), items, n=args.n, temperature=args.temperature, seed=args.seed
+        load_llm(args.llm),
+        items,
+        n=args.n,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+        progress=not args.quiet,
     )
-    records = judge(records, make_listener(args.listener), make_extractor(args.extractor))
+    listener = make_listener(args.listener)
+    records = judge(records, listener, make_extractor(args.extractor), progress=not args.quiet)
     write_jsonl(records, args.out)
     correct = sum(r["correct"] for r in records)
     abstained = sum(r["abstained"] for r in records)
@@ -364,20 +431,27 @@ def _cmd_sample(args: argparse.Namespace) -> None:
 
 def _cmd_pairs(args: argparse.Namespace) -> None:
     threshold = args.threshold if args.threshold == "median" else float(args.threshold)
+    records = read_jsonl(args.records)
     pairs = build_dpo_pairs(
-        read_jsonl(args.records),
+        records,
         threshold=threshold,
         min_gap=args.min_gap,
         max_pairs_per_question=args.max_pairs,
         balance_types=not args.no_balance,
         seed=args.seed,
     )
+    if not pairs:
+        raise EmptyResult(f"0 pairs, nothing written: {explain_no_pairs(records, args.min_gap)}")
     export_dpo_jsonl(pairs, args.out)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(Counter(p["type"] for p in pairs).items()))
-    print(f"{len(pairs)} pairs ({counts or 'none'}) -> {args.out}")
+    print(f"{len(pairs)} pairs ({counts}) -> {args.out}")
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    if not load_dpo_jsonl(args.pairs):
+        raise EmptyResult(
+            f"{args.pairs} holds no pairs: re-run `pairs` (it says why it found none)"
+        )
     start = time.perf_counter()
     log = train_dpo(
         args.pairs,
@@ -389,6 +463,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         grad_accum=args.grad_accum,
         seed=args.seed,
+        progress=not args.quiet,
     )
     losses = [entry["loss"] for entry in log]
     final = f"{losses[-1]:.4f}" if losses else "n/a"
@@ -398,7 +473,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m societygym.baselines.lacie")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -409,10 +484,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     sample.add_argument("--questions", type=int, default=50, help="questions to sample")
     sample.add_argument("--n", type=int, default=10, help="utterances per question")
     sample.add_argument("--temperature", type=float, default=0.7)
+    sample.add_argument("--max-tokens", type=int, default=80, help="per utterance")
     sample.add_argument("--listener", default="lexical", help="'lexical', 'llm' or 'llm:<spec>'")
     sample.add_argument("--extractor", default="rule", help="'rule' or 'llm'")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", default="records.jsonl")
+    add_quiet(sample)
     sample.set_defaults(run=_cmd_sample)
 
     pairs = commands.add_parser("pairs", help="build DPO preference pairs from judged records")
@@ -435,11 +512,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     train.add_argument("--grad-accum", type=int, default=4)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="runs/lacie-dpo")
+    add_quiet(train)
     train.set_defaults(run=_cmd_train)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    return run_stage(parser.prog, args.run, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

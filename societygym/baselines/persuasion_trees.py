@@ -29,6 +29,7 @@ import argparse
 import itertools
 import json
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from societygym import progress as progress_bars
+from societygym.baselines.cli import EmptyResult, add_quiet
+from societygym.baselines.cli import run as run_stage
 from societygym.baselines.lacie import read_jsonl, write_jsonl
 from societygym.envs.persuasion.dialogue import AGENTS, Dialogue, Turn, extract_answers
 from societygym.envs.persuasion.partners import generate_replies, role_messages
@@ -178,32 +182,60 @@ def build_trees(
     *,
     seed: int = 0,
     extractor: AnswerExtractor | None = None,
+    progress: bool = False,
 ) -> list[Tree]:
     """One tree per item; each level of all trees is one batched ``llm.generate`` call and
-    one batched extraction. ``seed`` drives the opening roles and the sampling."""
+    one batched extraction. ``seed`` drives the opening roles and the sampling.
+
+    ``progress`` shows a bar of turns that moves with every generated turn. Its total starts
+    at the full trees' size and drops by a branch's unborn subtree when the branch ends in
+    agreement, so its ETA is an upper bound that tightens."""
     config = config or TreeConfig()
     extractor = extractor or RuleBasedExtractor()
     rng = np.random.default_rng(seed)
-    roles = config.opening_roles
-    jobs = [_Job(i, [], roles[int(rng.integers(len(roles)))]) for i in range(len(items))]
-    roots = _generate(items, jobs, llm, config, extractor, rng)
-    trees = [Tree(item, root) for item, root in zip(items, roots, strict=True)]
-    frontier = [(i, [tree.root]) for i, tree in enumerate(trees)]
-    for depth in range(1, config.max_depth):
-        speaker = AGENTS[depth % 2]
-        jobs = [_Job(i, path, role) for i, path in frontier for role in config.roles[speaker]]
-        nodes = _generate(items, jobs, llm, config, extractor, rng)
-        frontier = []
-        for job, node in zip(jobs, nodes, strict=True):
-            job.path[-1].children.append(node)
-            path = [*job.path, node]
-            if depth + 1 < config.max_depth and not trees[job.tree_index].dialogue(path).agreed():
-                frontier.append((job.tree_index, path))
-        if not frontier:
-            break
+    below = _nodes_below(config)
+    with (
+        progress_bars.bar(len(items) * (1 + below[0]), "turns", "turn", quiet=not progress) as bar,
+        progress_bars.count_generations(bar.update),
+    ):
+        roles = config.opening_roles
+        jobs = [_Job(i, [], roles[int(rng.integers(len(roles)))]) for i in range(len(items))]
+        roots = _generate(items, jobs, llm, config, extractor, rng)
+        trees = [Tree(item, root) for item, root in zip(items, roots, strict=True)]
+        frontier = [(i, [tree.root]) for i, tree in enumerate(trees)]
+        done = len(jobs)
+        for depth in range(1, config.max_depth):
+            progress_bars.advance_to(bar, done)
+            speaker = AGENTS[depth % 2]
+            jobs = [_Job(i, path, role) for i, path in frontier for role in config.roles[speaker]]
+            nodes = _generate(items, jobs, llm, config, extractor, rng)
+            done += len(jobs)
+            frontier = []
+            for job, node in zip(jobs, nodes, strict=True):
+                job.path[-1].children.append(node)
+                path = [*job.path, node]
+                if (
+                    depth + 1 < config.max_depth
+                    and not trees[job.tree_index].dialogue(path).agreed()
+                ):
+                    frontier.append((job.tree_index, path))
+                else:
+                    bar.total -= below[depth]
+            if not frontier:
+                break
+        progress_bars.advance_to(bar, done)
     for tree in trees:
         score_tree(tree.root)
     return trees
+
+
+def _nodes_below(config: TreeConfig) -> list[int]:
+    """How many turns a full tree holds under a turn at each depth."""
+    below = [0] * config.max_depth
+    for depth in range(config.max_depth - 2, -1, -1):
+        children = len(config.roles[AGENTS[(depth + 1) % 2]])
+        below[depth] = children * (1 + below[depth + 1])
+    return below
 
 
 def _generate(
@@ -418,6 +450,36 @@ def format_tree(tree: Tree, width: int = 100) -> str:
 # ---------------------------------------------------------------------------
 
 
+def explain_no_pairs(trees: Sequence[Tree], found: Sequence[PreferencePair]) -> str:
+    """Why a set of trees gave no balanced pair, and what to change."""
+    if not trees:
+        return "no trees: run `build` with more --questions"
+    talked = [tree for tree in trees if discussed(tree)]
+    if not talked:
+        return (
+            f"none of the {len(trees)} trees holds a discussion (the agents agreed right after "
+            "their openings, often because both gave the same wrong answer): build more "
+            "--questions"
+        )
+    labels = Counter(pair.label for pair in found)
+    if not found:
+        return (
+            f"no two sibling turns in the {len(talked)} discussed trees differ in score by more "
+            "than --min-gap (siblings that all stay right or all stay wrong tie): build more "
+            "--questions, or lower --min-gap"
+        )
+    if not labels[RESIST] and not labels[ACCEPT]:
+        return (
+            f"{len(found)} sibling pairs, but none is a resist or an accept pair (the responder "
+            "must end right in the chosen reply and wrong in the rejected one): build more "
+            "--questions, or with a stronger --llm"
+        )
+    return (
+        f"{labels[RESIST]} resist and {labels[ACCEPT]} accept pairs: balancing keeps as many of "
+        "each as the rarer kind has, so none: build more --questions, or pass --no-balance"
+    )
+
+
 def _cmd_build(args: argparse.Namespace) -> None:
     from societygym.envs.trivia.calibration_env import make_extractor
     from societygym.envs.trivia.data import load_questions
@@ -432,30 +494,52 @@ def _cmd_build(args: argparse.Namespace) -> None:
     llm = load_llm(args.llm)
     start = time.perf_counter()
     trees = build_trees(
-        items, llm, config, seed=args.seed, extractor=make_extractor(args.extractor)
+        items,
+        llm,
+        config,
+        seed=args.seed,
+        extractor=make_extractor(args.extractor),
+        progress=not args.quiet,
     )
     elapsed = time.perf_counter() - start
     save_trees(trees, args.out)
     nodes = count_nodes(trees)
+    talked = sum(discussed(tree) for tree in trees)
     print(
-        f"{len(trees)} trees, {nodes} turns in {elapsed:.0f}s "
+        f"{len(trees)} trees ({talked} with a discussion), {nodes} turns in {elapsed:.0f}s "
         f"({nodes / max(elapsed, 1e-9):.1f} turns/s) -> {args.out}"
     )
 
 
 def _cmd_pairs(args: argparse.Namespace) -> None:
+    trees = load_trees(args.trees)
     out = Path(args.out_dir)
-    for split, trees in split_trees(load_trees(args.trees), seed=args.seed).items():
-        found = extract_pairs(trees, args.min_gap)
-        pairs = balance_pairs(found, seed=args.seed)
-        write_jsonl(sft_rows(pairs), out / f"{split}.sft.jsonl")
-        write_jsonl(dpo_rows(pairs), out / f"{split}.dpo.jsonl")
+    splits = split_trees(trees, seed=args.seed)
+    kept: dict[str, list[PreferencePair]] = {}
+    lines = []
+    for split, split_trees_ in splits.items():
+        found = extract_pairs(split_trees_, args.min_gap)
+        if args.no_balance:
+            kept[split] = [pair for pair in found if pair.label in (RESIST, ACCEPT)]
+        else:
+            kept[split] = balance_pairs(found, seed=args.seed)
         labels = Counter(p.label for p in found)
-        print(
-            f"{split}: {len(trees)} trees, {len(found)} pairs "
-            f"({labels[RESIST]} resist, {labels[ACCEPT]} accept) -> {len(pairs)} balanced"
+        lines.append(
+            f"{split}: {len(split_trees_)} trees, {len(found)} pairs "
+            f"({labels[RESIST]} resist, {labels[ACCEPT]} accept) -> {len(kept[split])} "
+            + ("kept" if args.no_balance else "balanced")
         )
-    print(f"SFT and DPO JSONL -> {out}")
+    if not any(kept.values()):
+        found = extract_pairs(trees, args.min_gap)
+        raise EmptyResult(f"0 pairs, nothing written: {explain_no_pairs(trees, found)}")
+    print("\n".join(lines))
+    for split, pairs in kept.items():
+        if pairs:  # an empty split file would only fail later, when a trainer loads it
+            write_jsonl(sft_rows(pairs), out / f"{split}.sft.jsonl")
+            write_jsonl(dpo_rows(pairs), out / f"{split}.dpo.jsonl")
+    empty = [split for split, pairs in kept.items() if not pairs]
+    skipped = f" (no file for {', '.join(empty)}: no pairs there)" if empty else ""
+    print(f"SFT and DPO JSONL -> {out}{skipped}")
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -464,7 +548,7 @@ def _cmd_show(args: argparse.Namespace) -> None:
     print("\n\n".join(format_tree(tree) for tree in chosen))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m societygym.baselines.persuasion_trees")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -479,11 +563,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     build.add_argument("--extractor", default="rule", help="'rule' or 'llm'")
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--out", default="trees.jsonl")
+    add_quiet(build)
     build.set_defaults(run=_cmd_build)
 
     pairs = commands.add_parser("pairs", help="split trees and export balanced SFT/DPO pairs")
     pairs.add_argument("trees")
     pairs.add_argument("--min-gap", type=float, default=0.5)
+    pairs.add_argument(
+        "--no-balance", action="store_true", help="keep every resist and accept pair"
+    )
     pairs.add_argument("--seed", type=int, default=0)
     pairs.add_argument("--out-dir", default="pbt-data")
     pairs.set_defaults(run=_cmd_pairs)
@@ -494,8 +582,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     show.set_defaults(run=_cmd_show)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    return run_stage(parser.prog, args.run, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from societygym import progress as progress_bars
 from societygym.leaderboard.episodes import AgentSpec, EpisodeWorker, Key
 from societygym.leaderboard.hashing import canonical_json, content_hash
 from societygym.leaderboard.suites import Suite
@@ -239,14 +240,8 @@ def _evaluate_locked(
     chunks = groups(suite, int(spec["group_size"]), done)
     workers = max(1, workers or os.cpu_count() or 1)
     if chunks:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=suite.episodes,
-            initial=len(done),
-            desc=suite.name,
-            unit="ep",
-            disable=not progress,
+        bar = progress_bars.bar(
+            suite.episodes, suite.name, "ep", initial=len(done), quiet=not progress
         )
         run = _BACKEND_FUNCTIONS[backend]
         for results in run(suite, agent, run_dir / "traces", chunks, min(workers, len(chunks))):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from societygym import progress
 from societygym.llm.base import Generation, SamplingParams, Usage
 from societygym.llm.sampling import pick_token, stop_at
 
@@ -198,6 +199,7 @@ class ContinuousDecoder:
         if not any(row.finished for row in self.rows):
             return []
         done = [(row.tag, self._generation(row)) for row in self.rows if row.finished]
+        progress.generated(len(done))
         keep = [i for i, row in enumerate(self.rows) if not row.finished]
         self.rows = [self.rows[i] for i in keep]
         if not keep:

@@ -6,8 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from societygym import progress
 from societygym.baselines.regal.domains import DOMAINS
-from societygym.baselines.regal.training import TrainConfig, train
+from societygym.baselines.regal.training import TrainConfig, explain_empty_bank, train
 from societygym.envs.programs.codebank import CodeBank
 
 
@@ -26,8 +27,18 @@ def _train(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         seed=args.seed,
     )
-    bank = train(load_llm(args.llm), config, args.out, resume=args.resume)
+    bank = train(
+        load_llm(args.llm),
+        config,
+        args.out,
+        resume=args.resume,
+        log=progress.write,
+        progress=not args.quiet,
+    )
     print(f"{len(bank)} helpers in {args.out}/codebank.json and {args.out}/codebank.py")
+    if not len(bank):
+        # Still a usable bank: ReGALAgent with no helpers prompts as PrimitiveAgent does.
+        print(f"The bank is empty: {explain_empty_bank(args.out)}")
     return 0
 
 
@@ -60,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--temperature", type=float, default=defaults.temperature)
     run.add_argument("--seed", type=int, default=defaults.seed)
     run.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_train)
     show = sub.add_parser("show", help="list the helpers of a codebank.json")
     show.add_argument("codebank")

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from societygym import progress as progress_bars
 from societygym.baselines.regal.bm25 import BM25, group_similar
 from societygym.baselines.regal.domains import Domain, Example, get_domain
 from societygym.baselines.regal.prompts import (
@@ -205,9 +207,11 @@ def train(
     out_dir: str | Path,
     resume: bool = False,
     log: Callable[[str], None] = print,
+    progress: bool = False,
 ) -> CodeBank:
     """Run ReGAL on the domain's training split; writes ``codebank.json``, ``codebank.py``
-    and ``training_log.jsonl`` to ``out_dir`` and returns the bank."""
+    and ``training_log.jsonl`` to ``out_dir`` and returns the bank. ``progress`` shows a
+    bar of rounds (``log`` lines print above it)."""
     out = Path(out_dir)
     domain = get_domain(config.domain)
     examples = select_examples(domain.examples("train"), config.limit)
@@ -220,25 +224,44 @@ def train(
     size = config.batch_size or domain.batch_size
     batches = [[examples[i] for i in g] for g in group_similar([e.query for e in examples], size)]
     bank = _start(out, domain, config, resume)
-    for batch in batches[bank.round :]:
-        bank.round += 1
-        report = RoundReport(bank.round, [e.id for e in batch])
-        shown = relevant_helpers(bank, [e.query for e in batch], config.helpers_in_prompt)
-        prompt = [{"role": "user", "content": refactor_prompt(domain, batch, shown)}]
-        verify_refactor(bank, domain, batch, _generate(llm, [prompt], config, report)[0], report)
-        if bank.round % config.edit_every == 0:
-            edit_failing_helpers(bank, domain, llm, config, report)
-        if bank.round % config.prune_every == 0 or bank.round == len(batches):
-            report.pruned = bank.prune(config.min_usage, config.threshold, config.grace_rounds)
-        bank.save(out / BANK_FILE)
-        _append_log(out, report)
-        log(
-            f"round {bank.round}/{len(batches)}: {len(report.passed)}/{len(batch)} rewrites "
-            f"verified, {len(report.added)} helpers added, bank has {len(bank)}"
-        )
+    done = bank.round  # a resumed run starts there
+    with progress_bars.bar(
+        len(batches), "rounds", "round", initial=done, quiet=not progress
+    ) as bar:
+        for batch in batches[done:]:
+            _round(bank, domain, llm, config, batch, len(batches), out, log)
+            bar.update(1)
     bank.save(out / BANK_FILE)
     bank.export(out / MODULE_FILE)
     return bank
+
+
+def _round(
+    bank: CodeBank,
+    domain: Domain,
+    llm: LLM,
+    config: TrainConfig,
+    batch: list[Example],
+    rounds: int,
+    out: Path,
+    log: Callable[[str], None],
+) -> None:
+    """One round: refactor ``batch``, maybe edit and prune, save the bank, log the report."""
+    bank.round += 1
+    report = RoundReport(bank.round, [e.id for e in batch])
+    shown = relevant_helpers(bank, [e.query for e in batch], config.helpers_in_prompt)
+    prompt = [{"role": "user", "content": refactor_prompt(domain, batch, shown)}]
+    verify_refactor(bank, domain, batch, _generate(llm, [prompt], config, report)[0], report)
+    if bank.round % config.edit_every == 0:
+        edit_failing_helpers(bank, domain, llm, config, report)
+    if bank.round % config.prune_every == 0 or bank.round == rounds:
+        report.pruned = bank.prune(config.min_usage, config.threshold, config.grace_rounds)
+    bank.save(out / BANK_FILE)
+    _append_log(out, report)
+    log(
+        f"round {bank.round}/{rounds}: {len(report.passed)}/{len(batch)} rewrites "
+        f"verified, {len(report.added)} helpers added, bank has {len(bank)}"
+    )
 
 
 def _start(out: Path, domain: Domain, config: TrainConfig, resume: bool) -> CodeBank:
@@ -263,3 +286,33 @@ def _start(out: Path, domain: Domain, config: TrainConfig, resume: bool) -> Code
 def _append_log(out: Path, report: RoundReport) -> None:
     with (out / LOG_FILE).open("a", encoding="utf-8") as log:
         log.write(json.dumps(asdict(report)) + "\n")
+
+
+def explain_empty_bank(out_dir: str | Path) -> str:
+    """Why a run in ``out_dir`` kept no helper, from its log, and what to change."""
+    reports = [
+        json.loads(line)
+        for line in (Path(out_dir) / LOG_FILE).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    tried = sum(len(r["tasks"]) for r in reports)
+    verified = sum(len(r["passed"]) for r in reports)
+    reasons = Counter(
+        message.split(":")[0][:60]
+        for r in reports
+        for message in [*r["failed"].values(), *r["problems"]]
+    )
+    common = "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common(3))
+    why = f"{verified} of {tried} rewritten programs verified in {len(reports)} rounds" + (
+        f"; most common failures: {common}" if common else ""
+    )
+    if verified:
+        why += (
+            "; the helpers they called were pruned for too few uses (lower --min-usage, or "
+            "train on more tasks with --limit)"
+        )
+    return (
+        f"{why}. ReGAL keeps only helpers that verified rewrites call, so the model must "
+        "answer in the NEW HELPERS / NEW PROGRAM format with working code: try a stronger "
+        f"model (--llm hf:<dir> or openai:<model>); {LOG_FILE} has every round's reasons"
+    )
