@@ -143,11 +143,13 @@ def test_cli_submit_show_import_export(tmp_path: Path, capsys) -> None:
         )
         == 0
     )
-    out = capsys.readouterr().out
-    assert "SCORE" in out and "bundle sha256:" in out
+    captured = capsys.readouterr()
+    assert "SCORE" in captured.out and "bundle sha256:" in captured.out
+    assert f"leaderboard database: {db}\n" in captured.err  # where the bundle went
     assert main(["leaderboard", "show", "--db", db, "--no-shipped"]) == 0
-    shown = capsys.readouterr().out
-    assert "== tiny v1 ==" in shown and "team/coin" in shown
+    captured = capsys.readouterr()
+    assert "== tiny v1 ==" in captured.out and "team/coin" in captured.out
+    assert captured.err.count("leaderboard database:") == 1
     assert main(["leaderboard", "export", "--db", db, "--out", str(tmp_path / "ex")]) == 0
     exported = sorted((tmp_path / "ex").glob("*.json"))
     assert len(exported) == 1
@@ -156,3 +158,24 @@ def test_cli_submit_show_import_export(tmp_path: Path, capsys) -> None:
     )
     assert "1 bundle(s) added" in capsys.readouterr().out
     assert main(["leaderboard", "verify", str(exported[0])]) == 0
+
+
+def test_database_display_hides_passwords_and_defaults_to_the_data_folder(monkeypatch) -> None:
+    from societygym.leaderboard.store import display_url
+
+    assert display_url("postgresql://me:secret@db.example/board") == (
+        "postgresql://me:***@db.example/board"
+    )
+    monkeypatch.setenv("SOCIETYGYM_LEADERBOARD_DB", "/tmp/board.db")
+    assert display_url(None) == "/tmp/board.db"
+
+
+def test_site_and_serve_default_to_the_same_folder() -> None:
+    import argparse
+
+    from societygym.leaderboard.commands import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    site = parser.parse_args(["leaderboard", "site"]).out
+    assert site == parser.parse_args(["leaderboard", "serve"]).out

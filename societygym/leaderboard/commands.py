@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,17 @@ from societygym.agents import parse_kv
 from societygym.leaderboard.submission import DEFAULT_RUNS, submit
 from societygym.tables import estimate, format_table
 
-__all__ = ["DEFAULT_RUNS", "add_parser", "submit"]
+__all__ = ["DEFAULT_RUNS", "DEFAULT_SITE", "add_parser", "submit"]
+
+DEFAULT_SITE = "runs/leaderboard-site"  # `site` writes here and `serve` builds and serves it
+
+
+def _announce_db(db: str | None) -> None:
+    """One line on stderr naming the database a command reads or writes (by default a file
+    in the user's data folder, which nothing else would show)."""
+    from societygym.leaderboard.store import display_url
+
+    print(f"leaderboard database: {display_url(db)}", file=sys.stderr, flush=True)
 
 
 def _print_summary(bundle: dict[str, Any]) -> None:
@@ -33,6 +44,8 @@ def _print_summary(bundle: dict[str, Any]) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
+    if not args.no_store:
+        _announce_db(args.db)
     bundle = submit(
         args.suite,
         args.agent,
@@ -141,6 +154,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from societygym.leaderboard.board import ranked, render_text
     from societygym.leaderboard.store import open_board
 
+    _announce_db(args.db)
     store = open_board(args.db, shipped=not args.no_shipped)
     rows = store.rows(args.suite)
     if args.verified_only:
@@ -153,6 +167,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     from societygym.leaderboard.site import build_site
     from societygym.leaderboard.store import open_board
 
+    _announce_db(args.db)
     index = build_site(open_board(args.db, shipped=not args.no_shipped), Path(args.out))
     print(f"site written to {index}")
     return 0
@@ -165,6 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     folder = Path(args.out)
     if not args.no_build:
+        _announce_db(args.db)
         build_site(open_board(args.db, shipped=not args.no_shipped), folder)
     serve(folder, args.host, args.port)
     return 0
@@ -334,12 +350,12 @@ def add_parser(sub: Any) -> None:
     show.set_defaults(func=cmd_show)
 
     site = with_db(commands.add_parser("site", help="build the static HTML board"))
-    site.add_argument("--out", default="runs/leaderboard-site")
+    site.add_argument("--out", default=DEFAULT_SITE, help=f"default: {DEFAULT_SITE}")
     site.add_argument("--no-shipped", action="store_true")
     site.set_defaults(func=cmd_site)
 
     serve = with_db(commands.add_parser("serve", help="build the site and serve it locally"))
-    serve.add_argument("--out", default="runs/leaderboard-site")
+    serve.add_argument("--out", default=DEFAULT_SITE, help="the folder `site --out` wrote")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-build", action="store_true", help="serve --out as it is")

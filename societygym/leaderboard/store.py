@@ -168,6 +168,17 @@ MIGRATIONS: tuple[tuple[int, str, Callable[..., None]], ...] = (
 )
 
 
+def display_url(target: str | None = None) -> str:
+    """Where the database named by ``target`` (default: ``default_url()``) lives, for
+    people: an SQLite file's path, any other URL with its password hidden."""
+    url = as_url(target or default_url())
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :]
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
