@@ -63,7 +63,7 @@ def test_embed_restores_position_heading_and_pen(form: str) -> None:
     assert len(run_program(source)) == 3  # the embedded stroke was drawn
 
 
-def test_embed_restores_after_an_exception_and_does_not_leak_names() -> None:
+def test_embed_restores_after_an_exception() -> None:
     namespace = dsl_namespace()
     source = (
         "try:\n    with saved_state():\n        forward(5)\n        1 / 0\n"
@@ -71,8 +71,48 @@ def test_embed_restores_after_an_exception_and_does_not_leak_names() -> None:
     )
     exec(source, namespace)
     assert namespace["position"]() == (0.0, 0.0)
-    exec('embed("secret = 1", locals())', namespace)
-    assert "secret" not in namespace
+
+
+def test_embedded_names_land_where_regal_put_them() -> None:
+    """ReGAL's exec(program, globals(), local_vars) wrote into local_vars: at module level
+    the program's globals, after merging embed's own variables in."""
+    namespace = dsl_namespace()
+    source = (
+        "x = 100\nn = 3\nforward(4)\nleft(90)\n"
+        'embed("for i in range(n):\\n    forward(1)\\nlast = i", locals())\n'
+        "forward(x)\n"  # x is now the turtle's x when embed was called: 4.0
+        'd = {"n": 2}\nembed("k = n * 2", d)\n'
+        'def helper():\n    embed("z = 1", locals())\nhelper()\n'
+        "embed(\"embed('w = 7', locals())\", locals())\n"
+        'embed("forward(0)", locals())\n'
+    )
+    exec(source, namespace)
+    assert namespace["position"]() == pytest.approx((4.0, 4.0))  # forward(4.0) heading north
+    # the last embed's own variables: the position it started from
+    assert (namespace["i"], namespace["last"], namespace["x"], namespace["y"]) == (2, 2, 4.0, 4.0)
+    assert namespace["theta"] == pytest.approx(np.pi / 2) and namespace["pen_was_down"] is True
+    assert namespace["self"] is namespace["turtle"] and namespace["fxn"] == "teleport"
+    assert namespace["program"] == "self.forward(0)"  # ReGAL's rewrite of a leading DSL call
+    assert namespace["d"]["k"] == 4 and namespace["d"]["x"] == 4.0  # a dict gets them itself
+    assert "z" not in namespace  # inside a function locals() is a copy
+    assert namespace["w"] == 7  # nested: through the outer string's names
+
+
+def test_the_headers_turtle_object() -> None:
+    """ReGAL's header made ``turtle = PyTurtle()``: x, y, heading (radians), is_down."""
+    source = (
+        "turtle.forward(3)\nturtle.left(90)\nh = turtle.heading\nturtle.penup()\n"
+        "turtle.heading = 0.0\nturtle.forward(1)\nturtle.is_down = True\nturtle.x = 10\n"
+        "turtle.embed('forward(2)', locals())\n"
+    )
+    namespace = dsl_namespace()
+    exec(source, namespace)
+    assert namespace["h"] == pytest.approx(np.pi / 2)
+    assert namespace["position"]() == (10.0, 0.0) and namespace["isdown"]()
+    assert len(namespace[DRAWING_NAME]()) == 2  # the pen-up move drew nothing
+    with pytest.raises(TypeError, match="heading"):
+        exec("turtle.heading = 'north'", namespace)
+    assert not hasattr(namespace["turtle"], "__dict__")  # our turtle only in closures
 
 
 def test_string_embed_gets_no_escape_hatch() -> None:

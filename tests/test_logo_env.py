@@ -156,3 +156,19 @@ SQUARE_IF_OK = "\nfor i in range(4 if ok else 3):\n    forward(4)\n    left(90)"
 def test_sandbox_locals_is_a_read_only_snapshot(env, probe: str) -> None:
     reward, info = play(env, index_of(env, "a medium square"), LOCALS_PROBES[probe] + SQUARE_IF_OK)
     assert reward == 1.0 and info["error"] is None, info["error"]
+
+
+def test_regal_write_back_and_turtle_object_in_the_sandbox(env) -> None:
+    """As in ReGAL, names an embedded string sets at module level are the program's
+    afterwards, and the header's ``turtle`` object draws."""
+    index = index_of(env, "4 concentric square s")
+    written_back = (
+        'embed("step = 2", locals())\n'
+        "for j in range(5):\n"
+        '    embed("""for i in range(4):\n    turtle.forward(step * j)\n    left(90.0)""",'
+        " locals())"
+    )
+    assert play(env, index, written_back)[0] == 1.0
+    # the snapshot stays read-only to the program itself
+    info = play(env, index, 'locals()["step"] = 2')[1]
+    assert info["error_type"] == "exception" and "does not support item assignment" in info["error"]

@@ -1,8 +1,10 @@
 """The LOGO turtle DSL of ReGAL/LAPS as Python functions bound to one fresh turtle per run.
 
 ReGAL's programs run unchanged in this process: ``forward``, ``left``, ``right``, ``penup``,
-``pendown``, ``teleport``, ``heading``, ``position``, ``isdown``, ``embed(program, locals())``
-and the constants ``HALF_INF``, ``INF``, ``EPS_DIST``, ``EPS_ANGLE``. Two fixes:
+``pendown``, ``teleport``, ``heading``, ``position``, ``isdown``, ``embed(program, locals())``,
+the constants ``HALF_INF``, ``INF``, ``EPS_DIST``, ``EPS_ANGLE`` and the header's ``turtle``
+object (``PyTurtle``: attributes ``x``, ``y``, ``heading`` in radians, ``is_down``; methods
+``forward`` … ``pendown``, ``teleport``, ``embed``). Two fixes:
 
 - ReGAL's ``embed`` only took a string and ``exec``-ed it with the caller's locals, so inside a
   helper function the DSL names were missing (``NameError: left``). Ours also takes a callable,
@@ -15,15 +17,25 @@ Units are ReGAL's (``pyturtle.PyTurtle``): the heading is kept in radians; ``lef
 take degrees, while ``teleport(x, y, theta)`` sets the heading in radians as given and
 ``heading()`` returns it in radians, unwrapped. ``embed("...", locals())`` works in the sandbox
 too: its ``locals()`` is a read-only snapshot of the caller's own names
-(:func:`societygym.sandbox.namespace.restricted_locals`). Unlike ReGAL's ``exec``, an embedded
-string does not write its variables (nor ``embed``'s own: ``x``, ``y``, ``theta`` …) back into
-the caller's globals.
+(:func:`societygym.sandbox.namespace.restricted_locals`).
+
+Names written by an embedded string land where ReGAL's ``exec(program, globals(), local_vars)``
+put them: in ``local_vars``. So at module level, where ``locals()`` is the program's globals,
+the string's assignments (its loop counters too) and ``embed``'s own variables, merged in before
+the ``exec`` (``self`` = ``turtle``, ``program``, ``x``, ``y``, ``theta``, ``pen_was_down``,
+``fxn``), become the program's globals; a dict literal receives them itself; inside a function
+``locals()`` is a copy and nothing changes. The sandbox's read-only snapshot is written through
+for this: ``embed`` writes those names into the calling module's globals. Only ReGAL's
+``local_vars`` (which is the live globals dict) is not handed to the program.
 """
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
+import sys
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -169,6 +181,68 @@ class Turtle:
         return np.array(self.segments, dtype=np.float64).reshape(-1, 4)
 
 
+def regal_turtle(turtle: Turtle, embed: Callable[..., None]) -> Any:
+    """ReGAL's header object ``turtle = PyTurtle()`` over our turtle: its attributes and
+    methods, with no reference to our turtle reachable except through closures."""
+
+    def attribute(name: str, check: Callable[[Any], Any]) -> property:
+        def get(self: Any) -> Any:
+            return getattr(turtle, name)
+
+        def put(self: Any, value: Any) -> None:
+            setattr(turtle, name, check(value))
+
+        return property(get, put)
+
+    class PyTurtle:
+        __slots__ = ()
+        x = attribute("x", lambda v: _number(v, "x"))
+        y = attribute("y", lambda v: _number(v, "y"))
+        heading = attribute("theta", lambda v: _number(v, "heading"))  # radians, as ReGAL's
+        is_down = attribute("pen_down", bool)
+
+        def __repr__(self) -> str:
+            return "<PyTurtle>"
+
+    for name in ("forward", "left", "right", "penup", "pendown", "teleport"):
+        setattr(PyTurtle, name, staticmethod(getattr(turtle, name)))
+    PyTurtle.embed = staticmethod(embed)  # type: ignore[attr-defined]
+    return PyTurtle()
+
+
+# the names ReGAL's PyTurtle.embed rewrites to ``self.<name>(`` at the start of the text
+_REGAL_REWRITTEN = (
+    "forward", "left", "right", "penup", "pendown", "position", "heading", "isdown", "teleport"
+)  # fmt: skip
+_MISSING = object()
+
+
+def _regal_write_target(local_vars: Any, caller: types.FrameType) -> dict[str, Any] | None:
+    """The dict ReGAL's exec would have written the embedded names into: a real dict given
+    as ``local_vars`` itself; for the sandbox's read-only snapshot taken at module level,
+    the calling module's globals (not a library's, whose builtins are the real ones)."""
+    if type(local_vars) is dict:
+        return local_vars
+    module_level = caller.f_locals is caller.f_globals
+    caller_builtins = caller.f_globals.get("__builtins__")
+    real = caller_builtins is builtins or caller_builtins is vars(builtins)
+    if type(local_vars) is types.MappingProxyType and module_level and not real:
+        return caller.f_globals
+    return None
+
+
+def _write_back(
+    target: dict[str, Any], scope: dict[str, Any], before: dict[str, Any], own: dict[str, Any]
+) -> None:
+    """What the exec wrote (and ``embed``'s own variables) into ``target``, as ReGAL's did."""
+    for name, value in scope.items():
+        if not name.startswith("__") and (name in own or before.get(name, _MISSING) is not value):
+            target[name] = value
+    for name in before.keys() - scope.keys():  # ``del`` in the embedded text
+        if not name.startswith("__"):
+            target.pop(name, None)
+
+
 class SavedState:
     """``with saved_state():`` restores position, heading and pen when the block ends."""
 
@@ -197,9 +271,26 @@ def dsl_namespace(max_commands: int = MAX_COMMANDS) -> dict[str, Any]:
             # checked like a sandboxed program and run with a few harmless builtins: this
             # exec must not hand untrusted text the real builtins (imports, open)
             code = compile(check_source(program, filename="<embed>"), "<embed>", "exec")
-            scope = {**namespace, **(local_vars or {}), "__builtins__": EMBED_BUILTINS}
-            with turtle.saved_state():
-                exec(code, scope)  # in a copy of the names: nothing leaks into the caller
+            target = _regal_write_target(local_vars, sys._getframe(1))
+            rewritten = next((n for n in _REGAL_REWRITTEN if program.startswith(n + "(")), None)
+            x, y, theta, pen_was_down = turtle.state()
+            own = {  # ReGAL's embed merged its own locals into local_vars before the exec
+                "self": namespace["turtle"],
+                "program": f"self.{program}" if rewritten else program,
+                "fxn": _REGAL_REWRITTEN[-1],
+                "x": x,
+                "y": y,
+                "theta": theta,
+                "pen_was_down": pen_was_down,
+            }
+            scope = {**namespace, **(local_vars or {}), **own, "__builtins__": EMBED_BUILTINS}
+            before = dict(scope)
+            try:
+                with turtle.saved_state():
+                    exec(code, scope)
+            finally:
+                if target is not None:
+                    _write_back(target, scope, before, own)
         elif callable(program):
             with turtle.saved_state():
                 program()
@@ -223,6 +314,7 @@ def dsl_namespace(max_commands: int = MAX_COMMANDS) -> dict[str, Any]:
         EPS_DIST=EPS_DIST,
         EPS_ANGLE=EPS_ANGLE,
     )
+    namespace["turtle"] = regal_turtle(turtle, embed)
     namespace[DRAWING_NAME] = turtle.segment_array
     return namespace
 
