@@ -231,3 +231,16 @@ def test_play_against_a_partner() -> None:
     )
     text = out.getvalue()
     assert played == 1 and "return: +1.00" in text and "The answer was Lima" in text
+
+
+def test_an_echoed_answer_template_is_no_answer() -> None:
+    """A policy that repeats the prompt's `End with "Answer: <your answer>".` has not
+    answered "<your answer>": the template is dropped before the answer is read."""
+    env = peru_env()
+    template = 'End with "Answer: <your answer>".'
+    _, _, _, _, infos = env.step({A0: f"It is Lima. {template}", A1: "Answer: <your answer>"})
+    assert infos[A0]["answer"] == "Lima"
+    assert infos[A1]["answer"] is None
+    env = peru_env()
+    _, _, _, _, infos = env.step({A0: "Lima.\nAnswer: <your answer>", A1: "Answer: Quito"})
+    assert infos[A0]["answer"] == "Lima" and infos[A1]["answer"] == "Quito"

@@ -46,9 +46,16 @@ _AGREEMENT_TOKENS = frozenset(
 )  # fmt: skip
 
 
+# The prompts' own template, "Answer: <your answer>" (any "<...>" slot): a policy that echoes
+# the instructions has not answered "<your answer>".
+_PLACEHOLDER = re.compile(r"^\W*<[^<>]*>?\W*$")
+_PLACEHOLDER_LINE = re.compile(r"""["']?\b(?:final\s+)?answer\s*[:=]\s*<[^<>\n]*>?["']?""", re.I)
+
+
 def explicit_answer(text: str) -> str | None:
-    """The content of the utterance's last "Answer: X" line, if it has one."""
-    matches = _EXPLICIT.findall(text)
+    """The content of the utterance's last "Answer: X" line, if it has one (a template
+    placeholder such as ``<your answer>`` is none)."""
+    matches = [m for m in _EXPLICIT.findall(text) if not _PLACEHOLDER.match(m)]
     return matches[-1] if matches else None
 
 
@@ -57,8 +64,10 @@ def extract_answers(
 ) -> list[str | None]:
     """The answer each utterance states, in one batched extractor call: an explicit
     "Answer: X" line is read alone (so "Answer: I don't know" abstains), otherwise the whole
-    utterance."""
-    inputs = [e if (e := explicit_answer(t)) is not None else t for t in texts]
+    utterance without any echoed "Answer: <your answer>" template."""
+    inputs = [
+        e if (e := explicit_answer(t)) is not None else _PLACEHOLDER_LINE.sub("", t) for t in texts
+    ]
     return extractor.extract_batch(inputs, list(questions))
 
 
