@@ -236,6 +236,11 @@ def test_bootstrap_intervals() -> None:
     wide = metrics.bootstrap_ci(np.r_[np.ones(10), np.zeros(10)])
     narrow = metrics.bootstrap_ci(np.r_[np.ones(1000), np.zeros(1000)])
     assert wide.hi - wide.lo > narrow.hi - narrow.lo
+    # 200 of 400: the percentile interval is about the normal one, 0.5 +- 1.96 * 0.025
+    half = metrics.bootstrap_ci(np.r_[np.ones(200), np.zeros(200)])
+    assert half.lo == pytest.approx(0.451, abs=0.01) and half.hi == pytest.approx(0.549, abs=0.01)
+    one = metrics.bootstrap_ci([1.0])  # one episode: its value, and no interval
+    assert one.value == 1.0 and math.isnan(one.lo) and math.isnan(one.hi)
 
 
 def test_flip_rates() -> None:

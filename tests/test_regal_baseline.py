@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import re
 
 import pytest
@@ -45,6 +46,15 @@ def test_bm25_ranks_the_obviously_relevant_document_first() -> None:
     assert index.top("date weeks ago", 4)[0] == 1
     assert index.top("a small square", 2, skip=lambda i: i == 0)[0] != 0
     assert BM25([]).top("anything", 3) == []
+
+
+def test_bm25_scores_are_lucenes_okapi_with_each_query_term_once() -> None:
+    index = BM25(["a b", "b c c"])
+    # idf(c) = log(1 + 1.5 / 1.5); tf 2 in a document of 3 words, average length 2.5
+    expected = math.log(2.0) * 2 / (2 + 1.5 * (0.25 + 0.75 * 3 / 2.5))
+    assert index.scores("c") == pytest.approx([0.0, expected], rel=1e-6)
+    assert index.scores("c c") == index.scores("c")
+    assert BM25(["", ""]).top("c", 2) == [0, 1]  # no words at all: ties in document order
 
 
 def test_group_similar_is_deterministic_and_groups_alike_queries() -> None:

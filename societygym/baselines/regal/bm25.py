@@ -1,4 +1,5 @@
-"""Okapi BM25 over short texts (queries, helper descriptions): offline, deterministic, no deps.
+"""BM25 retrieval over short texts (queries, helper descriptions), scored by ``bm25s``
+(Lucene's variant), with our tokenizer, tie order and greedy grouping around it.
 
 ReGAL retrieved with OpenAI ada-002 embeddings, even for open models; lexical retrieval is
 what its queries need (templated words: "small", "semicircle", "weeks ago") and runs anywhere.
@@ -6,9 +7,7 @@ what its queries need (templated words: "small", "semicircle", "weeks ago") and 
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 WORD = re.compile(r"[a-z]+|\d+")
@@ -20,31 +19,27 @@ def tokenize(text: str) -> list[str]:
 
 
 class BM25:
-    """Scores every document for a query; ties keep document order, so rankings are stable."""
+    """Scores every document for a query; ties keep document order, so rankings are stable.
+
+    Okapi BM25 with Lucene's idf ``log(1 + (N - df + 0.5) / (df + 0.5))``; each query term
+    counts once (a repeated word does not weigh double).
+    """
 
     def __init__(self, documents: Sequence[str], k1: float = 1.5, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
+        import bm25s  # here: it pulls in scipy, which takes a while to import
+
         self.size = len(documents)
         tokenized = [tokenize(d) for d in documents]
-        self.lengths = [len(tokens) for tokens in tokenized]
-        self.average = sum(self.lengths) / self.size if self.size else 0.0
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for index, tokens in enumerate(tokenized):
-            for term, count in Counter(tokens).items():
-                self.postings.setdefault(term, []).append((index, count))
-
-    def idf(self, term: str) -> float:
-        frequency = len(self.postings.get(term, ()))
-        return math.log(1.0 + (self.size - frequency + 0.5) / (frequency + 0.5))
+        self._index = None
+        if any(tokenized):  # bm25s cannot index a corpus without a single word
+            self._index = bm25s.BM25(k1=k1, b=b, method="lucene")
+            self._index.index(tokenized, show_progress=False)
 
     def scores(self, query: str) -> list[float]:
-        scores = [0.0] * self.size
-        for term in set(tokenize(query)):
-            idf = self.idf(term)
-            for index, count in self.postings.get(term, ()):
-                norm = 1.0 - self.b + self.b * self.lengths[index] / (self.average or 1.0)
-                scores[index] += idf * count * (self.k1 + 1.0) / (count + self.k1 * norm)
-        return scores
+        terms = list(dict.fromkeys(tokenize(query)))
+        if self._index is None or not terms:
+            return [0.0] * self.size
+        return [float(v) for v in self._index.get_scores(terms)]
 
     def top(self, query: str, k: int, skip: Callable[[int], bool] | None = None) -> list[int]:
         """The indices of the ``k`` best documents, best first, leaving out those ``skip``s."""

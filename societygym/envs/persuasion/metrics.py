@@ -1,4 +1,4 @@
-"""Persuasion metrics with percentile-bootstrap 95% intervals (pure numpy).
+"""Persuasion metrics with percentile-bootstrap 95% intervals (``scipy.stats.bootstrap``).
 
 Every rate ``name`` is reported as ``name`` with ``name_lo``/``name_hi`` around it. The
 bootstrap resamples each group of episodes on its own (stratified), so the overall balanced
@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from scipy.stats import bootstrap
 
 ArrayLike = Sequence[float] | Sequence[bool] | np.ndarray
-_CHUNK = 100  # resamples drawn at once, bounding memory to _CHUNK x n values
+_BATCH = 100  # resamples drawn at once, bounding memory to _BATCH x n values
 
 
 class Estimate(NamedTuple):
@@ -24,8 +25,8 @@ class Estimate(NamedTuple):
     hi: float
 
 
-def _mean_of_means(*samples: np.ndarray) -> np.ndarray:
-    return np.mean([s.mean(axis=-1) for s in samples], axis=0)
+def _mean_of_means(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean([s.mean(axis=axis) for s in samples], axis=0)
 
 
 def bootstrap_ci(
@@ -38,19 +39,28 @@ def bootstrap_ci(
     """``statistic`` of the samples with a percentile-bootstrap interval.
 
     Each sample is resampled with replacement on its own; ``statistic`` gets one array per
-    sample and reduces the last axis (it is called on 1-D samples and on stacks of
-    resamples). The default is the mean of the samples' means. All nan if a sample is empty.
+    sample and reduces the ``axis`` keyword's axis (it is called on 1-D samples and on stacks
+    of resamples). The default is the mean of the samples' means. All nan if a sample is
+    empty; no interval (nan) if a sample has one value. Percentile rather than scipy's
+    default BCa: BCa is undefined when every episode agrees, common for small runs.
     """
     arrays = [np.asarray(s, dtype=float).reshape(-1) for s in samples]
     if not arrays or any(a.size == 0 for a in arrays):
         return Estimate(math.nan, math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for start in range(0, n_boot, _CHUNK):
-        k = min(_CHUNK, n_boot - start)
-        draws.append(statistic(*(a[rng.integers(0, a.size, size=(k, a.size))] for a in arrays)))
-    lo, hi = np.quantile(np.concatenate(draws), [(1 - level) / 2, (1 + level) / 2])
-    return Estimate(float(statistic(*arrays)), float(lo), float(hi))
+    value = float(statistic(*arrays, axis=-1))
+    if any(a.size < 2 for a in arrays):
+        return Estimate(value, math.nan, math.nan)
+    result = bootstrap(
+        arrays,
+        statistic,
+        n_resamples=n_boot,
+        batch=_BATCH,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return Estimate(value, float(interval.low), float(interval.high))
 
 
 def add_estimate(report: dict[str, float], name: str, estimate: Estimate) -> None:

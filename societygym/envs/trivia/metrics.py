@@ -1,4 +1,5 @@
-"""Calibration metrics over trivia episodes (pure numpy).
+"""Calibration metrics over trivia episodes: AUROC by scikit-learn; the ECEs here, as
+scikit-learn has no ECE and its ``calibration_curve`` gives no bin counts to weight by.
 
 Inputs are parallel arrays over episodes: the listener's ``p_accept``, whether the speaker
 was ``correct``, whether the listener ``accepted`` and whether the speaker ``abstained``.
@@ -100,27 +101,19 @@ def ece_lacie(p: ArrayLike, correct: ArrayLike, n_bins: int = 9) -> float:
     return float(total)
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks; tied values share the mean of the ranks they span."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    first_rank = np.cumsum(counts) - counts + 1
-    return (first_rank + (counts - 1) / 2)[inverse]
-
-
 def auroc(scores: ArrayLike, labels: ArrayLike) -> float:
-    """Area under the ROC curve: P(score of a random positive > that of a random negative).
+    """Area under the ROC curve: P(score of a random positive > that of a random negative),
+    a tied positive/negative pair counting one half (``sklearn.metrics.roc_auc_score``).
 
-    Computed from the Mann-Whitney U statistic with average ranks, so a tied
-    positive/negative pair counts one half. Returns nan when only one class is present
-    (the curve is undefined) -- callers averaging over runs should use ``np.nanmean``.
+    Returns nan when only one class is present (the curve is undefined) -- callers averaging
+    over runs should use ``np.nanmean``.
     """
+    from sklearn.metrics import roc_auc_score  # here: scikit-learn takes a second to import
+
     scores, labels = _floats(scores), _bools(labels)
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if labels.all() or not labels.any():
         return math.nan
-    rank_sum = _average_ranks(scores)[labels].sum()
-    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(labels, scores))
 
 
 def listener_precision_recall_f1(
