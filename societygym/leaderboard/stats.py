@@ -5,6 +5,10 @@ The interval is a two-level (hierarchical) bootstrap: resample seeds, then insta
 each task and seed. Seeds alone would be three numbers; instances alone would ignore the
 seed-to-seed variation of a stochastic agent or env. The bootstrap's RNG is fixed, so the
 summary is a pure function of the episodes and anyone can recompute (and so check) it.
+
+Written here rather than with ``scipy.stats.bootstrap``: scipy has no two-level resampling,
+and these numbers are fingerprinted (``versions.SCORERS``), so a change would make every
+shipped bundle stale.
 """
 
 from __future__ import annotations
