@@ -90,17 +90,24 @@ def test_persuasion_replies_end_in_an_answer_the_env_reads() -> None:
         assert action.rsplit("Answer: ", 1)[1] == info["answer"]
 
 
-def test_teaching_actions_from_shown_errors_and_the_tree() -> None:
+def test_teaching_data_is_fresh_generated_examples() -> None:
     rng = np.random.default_rng(0)
-    errors = [
-        {"question": f"What is {i} + 1?", "gold_answer": str(i + 1), "skill": "add"}
-        for i in range(4)
-    ]
-    observation = {"errors": json.dumps(errors)}
-    examples = sample_examples([observation], {}, rng)
-    assert 1 <= len(examples) <= 4
-    assert all(e["response"] == str(int(e["instruction"].split()[2]) + 1) for e in examples)
-    assert sample_examples([{"errors": "[]"}], {}, rng) == []
+    info = {"validation": {"per_skill": {"parity": 0.0, "gcd": 0.5}}}
+    examples = sample_examples([{"budget": [0, 2, 5]}], info, rng)
+    assert 1 <= len(examples) <= 5 and {e["skill"] for e in examples} <= {"parity", "gcd"}
+    assert sample_examples([{"budget": [2, 0, 0]}], info, rng) == []  # no budget left
+    unknown = {"validation": {"per_skill": {"juggling": 0.0}}}
+    assert sample_examples([{"budget": [0, 2, 5]}], unknown, rng) == []
+
+
+@pytest.mark.slow
+def test_teaching_env_accepts_and_trains_on_every_generated_example() -> None:
+    actions, infos = play("DataEnv-VQA-v0", seed=0, steps=1)
+    assert infos[0]["accepted"] == len(actions[0]) > 0 and infos[0]["rejected"] == []
+
+
+def test_tree_actions_explore_and_exploit_a_random_skill() -> None:
+    rng = np.random.default_rng(0)
     tree = {"add": {"accuracy": 0.5, "subskills": {"carry": {"allocation": 2}}}}
     actions = [sample_tree_action([{"tree": json.dumps(tree)}], {}, rng) for _ in range(20)]
     assert {next(k for k in a if k != "skill") for a in actions} == {"explore", "exploit"}

@@ -1,39 +1,64 @@
 """Plausible random actions for the teaching envs (the ``random-valid`` agent).
 
-A data action teaches a random subset of the errors the observation shows (each question
-with its gold answer, and its skill and image where shown): feedback items may be taught,
-only the reward half and the test split are held out. A skill-tree action explores new
-subskills or re-allocates existing ones of a random skill, with random sizes.
+A data action is a random number of fresh examples of random skills, written by the
+domain's procedural generator (what DataEnvGym's state-agnostic teacher does; copies of the
+shown errors would be refused as held out). The domain is the registered teaching domain
+whose skills include the ones the info reports. A skill-tree action explores new subskills
+or re-allocates existing ones of a random skill, with random sizes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from societygym.envs.dataenv.domain import Domain
+
+MAX_EXAMPLES = 20
 MAX_ALLOCATION = 10
+
+
+@functools.cache
+def _domain(name: str) -> Domain:
+    from societygym.envs.dataenv.domains import make_domain
+
+    return make_domain(name)
+
+
+def teaching_domain(skills: Sequence[str]) -> Domain | None:
+    """The registered teaching domain that has all of ``skills``, or None."""
+    from societygym.registry import TEACHING_DOMAINS
+
+    for teaching in TEACHING_DOMAINS:
+        domain = _domain(teaching.name)
+        if set(skills) <= set(domain.skills):
+            return domain
+    return None
 
 
 def sample_examples(
     observations: Sequence[Any], info: Mapping[str, Any], rng: np.random.Generator
 ) -> list[dict[str, Any]]:
-    """A random non-empty subset of the shown errors as training examples (empty when the
-    student made no shown error)."""
-    errors = json.loads(observations[-1]["errors"]) if observations else []
-    if not errors:
+    """1 to 20 (at most the budget left) generated examples of skills drawn uniformly from
+    those the env teaches (``info["validation"]["per_skill"]``); none when the domain is
+    not one of the registered ones."""
+    skills = sorted(info.get("validation", {}).get("per_skill", {}))
+    domain = teaching_domain(skills) if skills else None
+    left = int(np.asarray(observations[-1]["budget"])[2]) if observations else 0
+    if domain is None or left < 1:
         return []
-    count = int(rng.integers(1, len(errors) + 1))
-    picked = rng.choice(len(errors), size=count, replace=False)
-    examples = []
-    for index in sorted(int(i) for i in picked):
-        error = errors[index]
-        example = {"instruction": error["question"], "response": error["gold_answer"]}
-        example.update({k: error[k] for k in ("skill", "image") if k in error})
-        examples.append(example)
-    return examples
+    count = int(rng.integers(1, min(MAX_EXAMPLES, left) + 1))
+    per_skill = rng.multinomial(count, [1 / len(skills)] * len(skills))
+    return [
+        example.to_dict()
+        for skill, n in zip(skills, per_skill, strict=True)
+        if n
+        for example in domain.generate(skill, int(n), rng)
+    ]
 
 
 def sample_tree_action(
