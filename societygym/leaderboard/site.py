@@ -88,9 +88,10 @@ def _agent_section(bundle: Mapping[str, Any], row: Mapping[str, Any]) -> dict[st
     tasks = []
     for task in suite.tasks:
         s = summary["tasks"][task.name]
+        report = metrics.get(task.name, {})
         extra = ", ".join(
-            f"{k} {v:.3f}"
-            for k, v in sorted(metrics.get(task.name, {}).items())
+            f"{k} {estimate(v, report.get(f'{k}_lo'), report.get(f'{k}_hi'))}"
+            for k, v in sorted(report.items())
             if isinstance(v, (int, float)) and not k.endswith(("_lo", "_hi"))
         )
         tasks.append(
