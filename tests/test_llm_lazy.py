@@ -75,3 +75,19 @@ def test_make_of_an_llm_partner_env_loads_nothing(factory) -> None:
     env.step("It is Lima.")
     assert factory.specs == ["embedded"]  # one model, loaded when the partner first spoke
 
+
+
+def test_components_named_by_a_spec_load_on_first_use(factory) -> None:
+    """`--partner-arg role=logical` (an LLMPartner agent) and the other LLM components
+    built from a spec string cost nothing until they first generate or score."""
+    from societygym.envs.dataenv.engines import LLMEngine
+    from societygym.envs.persuasion.partners import LLMPartner
+    from societygym.envs.trivia.listeners import LLMListener
+    from societygym.envs.trivia.speakers import LLMSpeaker
+
+    partner = LLMPartner("hf:some/model", role="logical")
+    LLMListener("hf:some/model"), LLMSpeaker("hf:some/model"), LLMEngine("hf:some/model")
+    assert factory.specs == []
+    info = {"question": "What is the capital of Peru?", "history": [], "to_act": True}
+    assert partner.act("", info).startswith("I am sure")
+    assert factory.specs == ["hf:some/model"]

@@ -79,9 +79,10 @@ class LLMEngine:
         temperature: float = 0.7,
         keep_unverifiable: bool = True,
     ) -> None:
-        from societygym.llm import load_llm
+        from societygym.llm.lazy import LazyLLM
 
-        self.llm = load_llm(llm)
+        # a spec string is loaded when the first data is generated, not when the env is made
+        self.llm = LazyLLM(llm) if isinstance(llm, str) else llm
         self.per_call = int(per_call)
         self.max_tokens = int(max_tokens)
         self.temperature = float(temperature)

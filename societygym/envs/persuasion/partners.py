@@ -201,10 +201,10 @@ class LLMPartner(BaseAgent):
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {sorted(ROLES)}")
-        if isinstance(llm, str):
-            from societygym.llm import load_llm
+        if isinstance(llm, str):  # loaded when first used, not when the object is made
+            from societygym.llm.lazy import LazyLLM
 
-            llm = load_llm(llm)
+            llm = LazyLLM(llm)
         self.llm = llm
         self.role = role
         self.temperature = float(temperature)

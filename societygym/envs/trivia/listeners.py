@@ -185,10 +185,10 @@ class LLMListener:
     def __init__(
         self, llm: LLM | str = "embedded", chat: bool | None = None, max_utterance_chars: int = 2000
     ) -> None:
-        if isinstance(llm, str):
-            from societygym.llm import load_llm
+        if isinstance(llm, str):  # loaded when first used, not when the object is made
+            from societygym.llm.lazy import LazyLLM
 
-            llm = load_llm(llm)
+            llm = LazyLLM(llm)
         self.llm = llm
         self._chat = chat
         self.max_utterance_chars = max_utterance_chars

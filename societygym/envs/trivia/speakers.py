@@ -92,10 +92,10 @@ class LLMSpeaker:
     def __init__(
         self, llm: LLM | str = "embedded", temperature: float = 0.7, max_tokens: int = 80
     ) -> None:
-        if isinstance(llm, str):
-            from societygym.llm import load_llm
+        if isinstance(llm, str):  # loaded when first used, not when the object is made
+            from societygym.llm.lazy import LazyLLM
 
-            llm = load_llm(llm)
+            llm = LazyLLM(llm)
         self.llm = llm
         self.temperature = temperature
         self.max_tokens = max_tokens
