@@ -76,7 +76,6 @@ def test_make_of_an_llm_partner_env_loads_nothing(factory) -> None:
     assert factory.specs == ["embedded"]  # one model, loaded when the partner first spoke
 
 
-
 def test_components_named_by_a_spec_load_on_first_use(factory) -> None:
     """`--partner-arg role=logical` (an LLMPartner agent) and the other LLM components
     built from a spec string cost nothing until they first generate or score."""
