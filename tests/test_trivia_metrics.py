@@ -181,13 +181,14 @@ def test_reliability_diagram_is_a_drawn_png(tmp_path):
 def test_reliability_figure_has_counts_intervals_and_zero_accuracy_bins():
     p = [0.05, 0.05, 0.55, 0.58, 0.95]
     correct = [False, False, True, False, True]  # the first bin has accuracy 0
-    top, counts = reliability_figure(p, correct, title="t").axes
+    figure = reliability_figure(p, correct, title="t")
+    top, counts = figure.axes
     assert len(top.patches) == 3  # one bar per non-empty bin, the zero-accuracy one too
     assert [t.get_text() for t in counts.texts] == ["2", "2", "1"]
     [intervals] = [c for c in top.containers if type(c).__name__ == "ErrorbarContainer"]
     dots = intervals.lines[0].get_ydata()
     assert list(dots) == [0.0, 0.5, 1.0]  # the zero-accuracy bin's dot sits on the axis
-    assert "ECE" in top.get_title() and counts.get_xlabel() == "listener p(accept)"
+    assert "ECE" in figure.get_suptitle() and counts.get_xlabel() == "listener p(accept)"
 
 
 def test_wilson_interval_is_sound_at_zero_and_matches_a_worked_value():

@@ -38,7 +38,7 @@ def reliability_figure(
     bins = [b for b in reliability_bins(p, correct, n_bins) if b.count]
     width = 1 / n_bins
     with style():
-        figure = Figure(figsize=(5.0, 5.4), layout="constrained")
+        figure = Figure(figsize=(5.0, 5.8), layout="constrained")
         top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
         top.plot([0, 1], [0, 1], linestyle="--", color=IDEAL, label="perfect calibration")
         if bins:
@@ -58,10 +58,11 @@ def reliability_figure(
             bottom.bar_label(drawn, fontsize=8, padding=1)
             bottom.set_ylim(0, max(counts) * 1.25)
         n = sum(b.count for b in bins)
-        top.set_title(f"{title}\nECE = {ece(p, correct, n_bins):.3f}, n = {n}")
+        figure.suptitle(f"{title}\nECE = {ece(p, correct, n_bins):.3f}, n = {n}")
         top.set(xlim=(0, 1), ylim=(-0.02, 1.02), ylabel="accuracy")
         top.yaxis.set_major_locator(MultipleLocator(0.2))
-        top.legend(loc="upper left", fontsize=8)
+        handles, labels = top.get_legend_handles_labels()  # below the plot: never on a bar
+        figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
         bottom.set(xlabel="listener p(accept)", ylabel="episodes")
         bottom.xaxis.set_major_locator(MultipleLocator(0.2))
         bottom.xaxis.set_minor_locator(MultipleLocator(width))
