@@ -220,7 +220,7 @@ def test_plots_for_every_kind_of_task() -> None:
     assert ">0.000<" in split and ">1.000<" in split  # each bar's value is written on it
     curve = task_plot("curve:validation.accuracy", "t", episodes)
     assert curve is not None and "t: learning curve" in curve and "teaching iteration" in curve
-    assert "validation.accuracy" in curve  # the y axis names what is plotted
+    assert ">validation accuracy<" in curve  # the y axis names what is plotted
     assert task_plot(None, "t", episodes) is None
     with pytest.raises(ValueError, match="unknown plot"):
         task_plot("pie", "t", episodes)

@@ -78,5 +78,6 @@ def task_plot(plot: str | None, task: str, episodes: Sequence[Mapping[str, Any]]
         runs = [
             [float(v) for v in e.get("curve", []) if isinstance(v, (int, float))] for e in episodes
         ]
-        return curve([r for r in runs if r], f"{task}: learning curve", key)
+        label = key.replace(".", " ").replace("_", " ")  # validation.accuracy: its words
+        return curve([r for r in runs if r], f"{task}: learning curve", label)
     raise ValueError(f"unknown plot {plot!r}")
