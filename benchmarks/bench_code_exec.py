@@ -35,7 +35,7 @@ def main() -> None:
     completions = {k: p["canonical_solution"] for k, p in problems.items()}
     with Sandbox(workers=args.workers) as sandbox:
         domain = CodeDomain("humaneval", sandbox=sandbox)
-        items = {i.id: i for s in ("validation", "test") for i in domain.split(s)}
+        items = {i.id: i for s in ("validation", "test") for i in domain.load_split(s)}
         order = list(problems)
         batch = [items[k] for k in order]
         replies = [completions[k] for k in order]

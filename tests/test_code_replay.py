@@ -9,7 +9,13 @@ import dataclasses
 
 import pytest
 
-from societygym.envs.dataenv.domains.code.execution import Judge, Problem, replayed
+from societygym.envs.dataenv.domains.code.execution import (
+    Judge,
+    Problem,
+    inline_check,
+    jobs_for,
+    replayed,
+)
 from societygym.envs.dataenv.domains.code.replay import functions_under_test, prepare_tests
 from societygym.sandbox import Policy, get_sandbox
 from societygym.sandbox.isolation import describe_missing, missing
@@ -139,3 +145,21 @@ def test_that_forger_passes_where_tests_share_its_process(kernel_only: Policy) -
     program = f"{WRONG}{OWNS_ITS_PROCESS['verdict_rewritten']}\n{CHECK}\ndone = True\n"
     result = get_sandbox().run(program, result_name="done", policy=kernel_only)
     assert result.ok and result.value is True
+
+
+def test_only_calls_with_literal_arguments_are_split_and_check_is_inlined() -> None:
+    def problem(tests: str) -> Problem:
+        return dataclasses.replace(PROBLEM, entry_point="f", tests=tests, header="")
+
+    # a constant outside the calls' literal arguments may be the expected value
+    assert replayed(problem("assert abs(f(1) - 0.5) < 1e-6"))
+    assert replayed(problem("assert f(g(1) - 7) == 0"))
+    assert not replayed(problem("assert f(3) == 9\nassert Stack().pop() is None"))
+    humaneval = "METADATA = {}\n\ndef check(candidate):\n    '''Tests.'''\n"
+    humaneval += "    import math\n    assert candidate([1, 2], k=3) == [3]\n\ncheck(f)\n"
+    assert inline_check(humaneval) == "import math\nassert f([1, 2], k=3) == [3]"
+    with_helper = humaneval.replace("METADATA = {}", "def helper():\n    return 1")
+    assert inline_check(with_helper) is None and replayed(problem(with_helper))
+    # the split job carries the calls, never the expected values
+    (job,) = jobs_for(problem(humaneval), "def f(x, k):\n    return [k]\n")
+    assert "f([1, 2], k=3)" in job["program"] and "[3]" not in job["program"]

@@ -29,6 +29,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from societygym.envs.dataenv.domains.code.replay import (
@@ -151,9 +152,22 @@ def _comparison(test: ast.expr) -> tuple[Callable[[Any, Any], Any], Any] | None:
     return compare, expected
 
 
+def _reveals_nothing(left: ast.expr) -> bool:
+    """Whether the expression the sandbox evaluates holds no constant except the arguments of
+    calls made only with literals (``f(3)``, ``Stack().pop()``): one outside them may be the
+    expected value (``abs(f(1) - 0.5) < 1e-6``), which the candidate's process must not see."""
+    allowed: set[int] = set()
+    for node in ast.walk(left):
+        if isinstance(node, ast.Call):
+            arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+            if all(_literal(argument) is not _NO_LITERAL for argument in arguments):
+                allowed.update(id(inner) for a in arguments for inner in ast.walk(a))
+    return all(id(n) in allowed for n in ast.walk(left) if isinstance(n, ast.Constant))
+
+
 def split_asserts(tests: str) -> tuple[list[str], list[Check]] | None:
-    """The import lines and checks of a flat program of asserts comparing with literals;
-    None for any other shape (those are replayed)."""
+    """The import lines and checks of a flat program of asserts comparing calls with
+    literals; None for any other shape (those are replayed)."""
     try:
         tree = ast.parse(tests)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -165,11 +179,68 @@ def split_asserts(tests: str) -> tuple[list[str], list[Check]] | None:
             setup.append(ast.unparse(node))
             continue
         split = _comparison(node.test) if isinstance(node, ast.Assert) else None
-        if split is None:
+        left = node.test.left if split is not None else None  # type: ignore[attr-defined]
+        if split is None or not _reveals_nothing(left):
             return None
-        left = node.test.left  # type: ignore[attr-defined]
         checks.append(Check(ast.unparse(node.test), ast.unparse(left), *split))
     return (setup, checks) if checks else None
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(self.new, node.ctx) if node.id == self.old else node
+
+
+def inline_check(tests: str) -> str | None:
+    """HumanEval's shape, ``def check(candidate): <asserts>`` then ``check(entry)``, as flat
+    asserts on ``entry`` (None for any other shape), so that it can be split too."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    *definitions, last = tree.body or [ast.Pass()]
+    call = last.value if isinstance(last, ast.Expr) else None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and len(call.args) == 1
+        and isinstance(call.args[0], ast.Name)
+    ):
+        return None
+    check = [d for d in definitions if isinstance(d, ast.FunctionDef) and d.name == call.func.id]
+    if len(check) != 1 or len(check[0].args.args) != 1:
+        return None
+    imports = (ast.Import, ast.ImportFrom)
+    if any(not isinstance(d, (*imports, ast.Assign)) for d in definitions if d is not check[0]):
+        return None  # e.g. a helper the asserts call
+    body = [  # a docstring or bare string is no test
+        node
+        for node in check[0].body
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]
+    if not all(isinstance(node, (ast.Assert, *imports)) for node in body):
+        return None
+    rename = _Rename(check[0].args.args[0].arg, call.args[0].id)
+    flat = [d for d in definitions if isinstance(d, imports)] + [rename.visit(n) for n in body]
+    return ast.unparse(ast.Module(flat, type_ignores=[]))
+
+
+@lru_cache(maxsize=4096)
+def _flat(tests: str) -> tuple[list[str], list[Check]] | None:
+    split = split_asserts(tests)
+    if split is None:
+        inlined = inline_check(tests)
+        split = split_asserts(inlined) if inlined is not None else None
+    return split
+
+
+def flat_asserts(problem: Problem) -> tuple[list[str], list[Check]] | None:
+    """The import lines and split checks of an assert problem whose tests are flat literal
+    asserts (directly or inside HumanEval's ``check``); None when they are replayed."""
+    return _flat(problem.tests) if problem.kind == "assert" else None
 
 
 def failed_check(checks: list[Check], values: Any) -> str | None:
@@ -188,7 +259,7 @@ def failed_check(checks: list[Check], values: Any) -> str | None:
 
 def replayed(problem: Problem) -> bool:
     """Whether the problem's tests are judged by replay (not a flat literal assert list)."""
-    return problem.kind == "assert" and split_asserts(problem.tests) is None
+    return problem.kind == "assert" and flat_asserts(problem) is None
 
 
 def jobs_for(problem: Problem, code: str, token: str = "done") -> list[dict[str, Any]]:
@@ -200,7 +271,7 @@ def jobs_for(problem: Problem, code: str, token: str = "done") -> list[dict[str,
     batch), so code that ends the program early (``exit(0)`` before the asserts) fails: the
     variable is then missing, and code cannot guess the name to set it itself.
     """
-    split = split_asserts(problem.tests) if problem.kind == "assert" else None
+    split = flat_asserts(problem)
     if split is not None:
         setup, checks = split
         values = ", ".join(f"({check.expression})" for check in checks)
@@ -229,7 +300,7 @@ def job_passed(problem: Problem, index: int, result: RunResult) -> bool:
     if not result.ok:
         return False
     if problem.kind == "assert":
-        split = split_asserts(problem.tests)
+        split = flat_asserts(problem)
         return split is not None and not failed_check(split[1], result.value)
     expected = problem.cases[index][1]
     if problem.kind == "stdin":
@@ -249,7 +320,7 @@ class Verdict:
 
 
 def _reason(problem: Problem, result: RunResult) -> str:
-    split = split_asserts(problem.tests) if problem.kind == "assert" else None
+    split = flat_asserts(problem)
     if result.ok and split is not None:
         return f"exception: {failed_check(split[1], result.value)}"[:200]
     if result.ok:
