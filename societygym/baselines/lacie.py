@@ -400,11 +400,11 @@ def explain_no_pairs(records: Sequence[Mapping[str, Any]], min_gap: float) -> st
 
 def _cmd_sample(args: argparse.Namespace) -> None:
     from societygym.envs.trivia.calibration_env import make_extractor
-    from societygym.envs.trivia.data import load_questions
+    from societygym.envs.trivia.difficulty import choose_questions
     from societygym.envs.trivia.listeners import make_listener
     from societygym.llm import load_llm
 
-    items = load_questions(args.source, args.split)
+    items = choose_questions(args.source, args.split, None, None, args.difficulty, "sample")
     if args.questions < len(items):
         items = random.Random(args.seed).sample(items, args.questions)
     start = time.perf_counter()
@@ -481,6 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample.add_argument("--llm", default="embedded", help="speaker LLM spec")
     sample.add_argument("--source", default="embedded", help="question source")
     sample.add_argument("--split", default="train")
+    sample.add_argument(
+        "--difficulty",
+        type=int,
+        default=None,
+        help="only families of this level (1: those the embedded model answers right >= 20%%)",
+    )
     sample.add_argument("--questions", type=int, default=50, help="questions to sample")
     sample.add_argument("--n", type=int, default=10, help="utterances per question")
     sample.add_argument("--temperature", type=float, default=0.7)

@@ -482,10 +482,10 @@ def explain_no_pairs(trees: Sequence[Tree], found: Sequence[PreferencePair]) -> 
 
 def _cmd_build(args: argparse.Namespace) -> None:
     from societygym.envs.trivia.calibration_env import make_extractor
-    from societygym.envs.trivia.data import load_questions
+    from societygym.envs.trivia.difficulty import choose_questions
     from societygym.llm import load_llm
 
-    items = load_questions(args.source, args.split)
+    items = choose_questions(args.source, args.split, None, None, args.difficulty, "build")
     if args.questions < len(items):
         items = random.Random(args.seed).sample(items, args.questions)
     config = TreeConfig(
@@ -556,6 +556,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--llm", default="embedded", help="LLM spec for both agents")
     build.add_argument("--source", default="embedded", help="question source")
     build.add_argument("--split", default="train")
+    build.add_argument(
+        "--difficulty",
+        type=int,
+        default=None,
+        help="only families of this level (1: those the embedded model answers right >= 20%%)",
+    )
     build.add_argument("--questions", type=int, default=20)
     build.add_argument("--max-depth", type=int, default=4, help="turns per branch")
     build.add_argument("--temperature", type=float, default=0.7)

@@ -25,8 +25,9 @@ class Progress:
 
     Episodes of a batch often end together (one batched LLM call answers every copy), so
     between episodes the bar's postfix counts env steps (``step``, an engine ``on_step``
-    hook) and generated LLM replies (``replies``, a ``progress.count_generations``
-    callback): it moves while a batch is in flight."""
+    hook) and finished LLM generations (``replies``, a ``progress.count_generations``
+    callback: an agent's replies, a taught student's answers): it moves while a batch is in
+    flight."""
 
     def __init__(self, total: int | None, label: str, enabled: bool) -> None:
         self.bar = progress.bar(total, label, "ep", quiet=not enabled)
@@ -51,7 +52,9 @@ class Progress:
         self._show()
 
     def _show(self) -> None:
-        postfix = f"{self.steps} steps" + (f", {self.generated} replies" if self.generated else "")
+        postfix = f"{self.steps} steps" + (
+            f", {self.generated} generated" if self.generated else ""
+        )
         self.bar.set_postfix_str(postfix, refresh=False)
         self.bar.update(0)  # redraws, at most every mininterval
 
