@@ -113,8 +113,10 @@ class ContinuousDecoder:
     def step(self) -> list[tuple[Any, Generation]]:
         import torch
 
+        from societygym.llm import torch_runtime
+
         done = []
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_runtime.attention_kernels():
             free = self.slots - len(self.rows)
             if free > 0 and self.pending and (not self.rows or self._realignable()):
                 self._admit([self.pending.popleft() for _ in range(min(free, len(self.pending)))])

@@ -287,10 +287,12 @@ class TransformersLLM(BaseLLM):
         """Log-probabilities of the given next tokens after each context."""
         import torch
 
+        from societygym.llm import torch_runtime
+
         out: list[list[float]] = []
         for start in range(0, len(contexts), self.score_batch_size):
             end = start + self.score_batch_size
-            with torch.inference_mode():
+            with torch.inference_mode(), torch_runtime.attention_kernels():
                 ids, mask = self._left_pad(contexts[start:end])
                 logits = self.model(
                     input_ids=ids,
@@ -324,6 +326,8 @@ class TransformersLLM(BaseLLM):
         in as few forward passes as ``score_batch_size`` and ``LOGITS_BUDGET`` allow."""
         import torch
 
+        from societygym.llm import torch_runtime
+
         out: list[list[float]] = [[] for _ in seqs]
         vocab = self.model.get_output_embeddings().weight.shape[0]
         order = sorted((i for i in range(len(seqs)) if tails[i] > 0), key=lambda i: tails[i])
@@ -338,7 +342,7 @@ class TransformersLLM(BaseLLM):
                 end += 1
             chunk = order[start:end]
             tail = tails[chunk[-1]]
-            with torch.inference_mode():
+            with torch.inference_mode(), torch_runtime.attention_kernels():
                 ids, mask = self._left_pad([seqs[i] for i in chunk])
                 logits = self.model(
                     input_ids=ids,

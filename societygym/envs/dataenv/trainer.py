@@ -180,6 +180,8 @@ def train(
     """Fine-tune ``model``'s trainable parameters on (prompt text, response) pairs in place."""
     import torch
 
+    from societygym.llm import torch_runtime
+
     stats = TrainStats(examples=len(pairs))
     if not pairs:
         return stats
@@ -207,7 +209,8 @@ def train(
     )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     model.train()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    rng_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices), torch_runtime.attention_kernels():
         torch.manual_seed(seed)  # dropout, if the model has any
         for group in groups:
             label_count = sum(
