@@ -81,8 +81,12 @@ class VLMStudent:
     def _autocast(self) -> Any:
         import torch
 
+        # bf16 as the docstring says: CUDA autocast's own default, fp16, would need a
+        # gradient scaler to keep small gradients from underflowing.
         enabled = self.device.startswith("cuda")
-        return torch.autocast(device_type="cuda" if enabled else "cpu", enabled=enabled)
+        return torch.autocast(
+            device_type="cuda" if enabled else "cpu", dtype=torch.bfloat16, enabled=enabled
+        )
 
     def _encode(self, images: Sequence[np.ndarray], texts: list[str]) -> Any:
         pil = [[Image.fromarray(np.asarray(i, dtype=np.uint8))] for i in images]
