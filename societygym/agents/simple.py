@@ -35,7 +35,7 @@ class FixedAgent(BaseAgent):
         return self.action
 
 
-class PlausibleRandomAgent(BaseAgent):
+class PlausibleRandomAgent(RandomAgent):
     """A random baseline worth comparing against (alias ``random-valid``): each action is
     what the env's ``sample_plausible_action`` draws (a random answer from its answer
     vocabulary, a random valid command, a random program of its DSL); an env without that
@@ -43,12 +43,8 @@ class PlausibleRandomAgent(BaseAgent):
     which the episode engine seeds from the episode's key."""
 
     def __init__(self, seed: int | None = 0) -> None:
-        self.seed = seed
+        super().__init__(seed)
         self._observations: list[Any] = []
-
-    def bind(self, env_id: str, action_space: spaces.Space, env_class: type | None) -> None:
-        super().bind(env_id, action_space, env_class)
-        action_space.seed(self.seed)
 
     def reset(self) -> None:
         self._observations = []
