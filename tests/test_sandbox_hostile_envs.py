@@ -227,7 +227,7 @@ def teaching_env(secret: str) -> Iterator[gym.Env]:
         "DataEnv-Code-v0",
         student="tiny",
         domain_kwargs={"max_new_tokens": 16, "timeout": 1.0},
-        max_iterations=2,
+        max_iterations=3,  # two steps: the episode never ends, so no test-split evaluation
         val_per_skill=1,
         test_per_skill=1,
     )

@@ -8,11 +8,12 @@ problems). Everything a candidate runs goes through ``societygym.sandbox``; noth
 executes it in-process. Jobs of many problems go to the pool at once (``run_many``).
 
 Verdicts are decided here, in the parent, on plain data, and no test code runs in the
-candidate's process. Tests that are a flat list of ``assert`` lines comparing with literals
-(the generated pool, most teacher-written tests) are split: the sandbox evaluates only each
+candidate's process. Tests that are a flat list of ``assert`` lines comparing calls with
+literal arguments against literals (the generated pool, most teacher-written tests, HumanEval
+``check`` functions made only of such asserts) are split: the sandbox evaluates only each
 assert's left-hand expression (``f(3)``), and the comparison with the expected value (a
-literal, which never enters the sandbox) happens here. Other assert programs (HumanEval's
-``check`` function, loops, asserts against computed values) are replayed (`replay.py`): the
+literal, which never enters the sandbox) happens here. Other assert programs (loops, asserts
+against computed values, constants outside the calls) are replayed (`replay.py`): the
 candidate's process only computes its functions' return values on arguments sent to it, and
 the tests run in another process on those values. Stdin and functional problems run one
 process per test case and compare its output or value here. So a program that overrides
