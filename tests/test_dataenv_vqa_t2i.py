@@ -13,91 +13,16 @@ import pytest
 
 from societygym.envs.dataenv.domains.vqa.domain import VQADomain
 from societygym.envs.dataenv.domains.vqa.text_to_image import DiffusersBackend, ProceduralBackend
+from societygym.envs.dataenv.domains.vqa.tiny_models import build_tiny_diffusion_dir
 from societygym.envs.dataenv.records import Example
 from societygym.envs.dataenv.skill_list import SkillListEnv
 
 pytest.importorskip("diffusers")
 
 
-def tiny_tokenizer():
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    words = "a red blue green circle triangle rectangle at top left right bottom center two"
-    trainer = trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<pad>", "<eos>"])
-    tokenizer.train_from_iterator([words] * 20, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="<unk>",
-        pad_token="<pad>",
-        eos_token="<eos>",
-        model_max_length=16,
-    )
-
-
 @pytest.fixture(scope="module")
 def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(0)
-    tokenizer = tiny_tokenizer()
-    text = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            max_position_embeddings=16,
-            pad_token_id=1,
-            eos_token_id=2,
-            bos_token_id=0,
-        )
-    )
-    unet = UNet2DConditionModel(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=4,
-        norm_num_groups=8,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=(16, 32),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        latent_channels=4,
-        norm_num_groups=8,
-        sample_size=16,
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=DDIMScheduler(),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    folder = tmp_path_factory.mktemp("tiny-sd")
-    pipe.save_pretrained(folder)
-    return folder
+    return build_tiny_diffusion_dir(tmp_path_factory.mktemp("tiny-sd"))
 
 
 def test_diffusers_backend_loads_any_pipeline_and_is_seeded(pipeline_dir: Path) -> None:

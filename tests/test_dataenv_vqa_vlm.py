@@ -9,84 +9,14 @@ import numpy as np
 import pytest
 
 from societygym.envs.dataenv.domains.vqa import scenes
+from societygym.envs.dataenv.domains.vqa.tiny_models import build_tiny_llava_dir
 
 pytestmark = pytest.mark.slow
-
-CHAT_TEMPLATE = (
-    "{% for m in messages %}{{ m['role'] }}:"
-    "{% for c in m['content'] %}{% if c['type'] == 'image' %} <image>"
-    "{% else %} {{ c['text'] }}{% endif %}{% endfor %}"
-    "{% if m['role'] == 'assistant' %}<eos>{% endif %}\n{% endfor %}"
-    "{% if add_generation_prompt %}assistant:{% endif %}"
-)
 
 
 @pytest.fixture(scope="module")
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import (
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        LlamaConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        PreTrainedTokenizerFast,
-    )
-
-    specials = ["<unk>", "<pad>", "<eos>", "<image>"]
-    raw = Tokenizer(models.BPE(unk_token="<unk>"))
-    raw.pre_tokenizer = pre_tokenizers.Whitespace()
-    corpus = " ".join(scenes.ANSWERS) + " user assistant what shape color is there a how many"
-    raw.train_from_iterator(
-        [corpus] * 10, trainers.BpeTrainer(vocab_size=300, special_tokens=specials)
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>"
-    )
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
-    image_token = tokenizer.convert_tokens_to_ids("<image>")
-    config = LlavaConfig(
-        vision_config=CLIPVisionConfig(
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=1,
-            num_attention_heads=4,
-            image_size=32,
-            patch_size=8,
-        ),
-        text_config=LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        ),
-        image_token_id=image_token,
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="default",
-    )
-    torch.manual_seed(0)
-    model = LlavaForConditionalGeneration(config)
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(
-            size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-        ),
-        tokenizer=tokenizer,
-        patch_size=8,
-        vision_feature_select_strategy="default",
-        chat_template=CHAT_TEMPLATE,
-        image_token="<image>",
-        num_additional_image_tokens=1,
-    )
-    folder = tmp_path_factory.mktemp("tiny-llava")
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return build_tiny_llava_dir(tmp_path_factory.mktemp("tiny-llava"))
 
 
 def pairs(n: int, seed: int = 0) -> list[tuple[np.ndarray, str, str]]:
