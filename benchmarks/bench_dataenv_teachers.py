@@ -9,13 +9,15 @@ is one episode per teacher with the same student initialisation and training see
 comparison is paired by seed. Every finished episode is saved under ``--workdir``
 (``<domain>/<teacher>/seed<k>.json``); a rerun skips them, so an interrupted run resumes.
 
-Writes ``effect_dataenv_<domain>.json`` (rows of ``effect_rows``: base = no-state,
+Writes ``effect_dataenv_<setting>.json`` (rows of ``effect_rows``: base = no-state,
 trained = a state-conditioned teacher; plus the power of each comparison: its achieved
 interval, the minimum difference detectable at 80% power, and the seeds or items a
-+-``--target`` interval needs) and ``effect_dataenv_<domain>.png`` into ``--results``.
++-``--target`` interval needs) and ``effect_dataenv_<setting>.png`` into ``--results``.
+A setting is a preset (``PRESETS``) or any teaching domain's name.
 
-    python benchmarks/bench_dataenv_teachers.py --domain vqa            # CNN student, ~1 CPU h
-    python benchmarks/bench_dataenv_teachers.py --domain math           # SmolLM2, CPU hours
+    python benchmarks/bench_dataenv_teachers.py --domain vqa            # CNN student, ~10 CPU min
+    python benchmarks/bench_dataenv_teachers.py --domain vqa_procedural # drawn scenes only
+    python benchmarks/bench_dataenv_teachers.py --domain math           # SmolLM2, ~7 CPU h
     python benchmarks/bench_dataenv_teachers.py --domain vqa --quick    # a smoke run, ~1 min
     RAY_ADDRESS=auto python benchmarks/bench_dataenv_teachers.py --backend ray --domain math
 """
@@ -66,12 +68,14 @@ class Config:
 # Settings by name, sized from a pilot on 2 shared CPU cores (README, "The paper's effect,
 # powered"); another name runs that teaching domain with the embedded student.
 PRESETS = {
-    # the CNN trains in seconds; easy-VQA holds 300 items per skill and split, so evaluation
-    # can be large: 100 reward + 100 feedback validation items and 200 test items per skill
+    # the CNN trains in seconds (~20 CPU s an episode); easy-VQA holds 300 items per skill
+    # and split, so evaluation can be large: 100 reward + 100 feedback validation items and
+    # 200 test items per skill. With these the pilot's paired differences spread by ~0.02,
+    # so ten seeds give an interval well inside +-0.03.
     "vqa": Config(
         "vqa",
         "cnn",
-        seeds=tuple(range(30)),
+        seeds=tuple(range(10)),
         iterations=3,
         examples=140,
         val_per_skill=100,
@@ -83,17 +87,18 @@ PRESETS = {
     "vqa_procedural": Config(
         "vqa",
         "cnn",
-        seeds=tuple(range(30)),
+        seeds=tuple(range(10)),
         iterations=3,
         examples=140,
         val_per_skill=100,
         test_per_skill=200,
         domain_kwargs=(("per_skill", 200), ("source", "procedural")),
     ),
-    # SmolLM2-135M: about 10 CPU minutes an episode here; the math splits hold 20 reward,
-    # 20 feedback and 40 test items per skill (11 skills)
+    # SmolLM2-135M answers ~1.5 items per CPU second here, so evaluation dominates: 10 reward
+    # + 10 feedback validation items per skill (11 skills) three times, and the math split's
+    # whole test, 40 per skill, once; ~15 CPU min an episode, ~7 CPU h for 10 seeds
     "math": Config(
-        "math", "embedded", iterations=2, examples=60, val_per_skill=20, test_per_skill=40, epochs=1
+        "math", "embedded", iterations=2, examples=60, val_per_skill=10, test_per_skill=40, epochs=1
     ),
 }
 QUICK = {
