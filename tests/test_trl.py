@@ -333,3 +333,16 @@ def _printed_curve(capsys, out) -> list[dict]:
     assert printed == curve and [entry["step"] for entry in curve] == [1, 2]
     assert (out / "adapter_model.safetensors").is_file()
     return curve
+
+
+def test_progress_line_shows_the_bar_reward_and_time_left():
+    from societygym.integrations.trl_grpo import progress_line
+
+    logs = {"reward": 0.25, "reward_std": 0.5}
+    line = progress_line("Trivia-Calibration-v0", 2, 5, 10, 120.0, logs, width=10)
+    # 2 steps ran here in 120 s: 60 s/step, 5 steps left
+    assert line == (
+        "Trivia-Calibration-v0 [#####-----] 5/10 reward 0.250 (+-0.500) | 60 s/step | 5 min left"
+    )
+    done = progress_line("x", 1, 10, 10, 1.0, {"reward": 1})
+    assert f"[{'#' * 20}] 10/10" in done and done.endswith("0 min left")

@@ -33,6 +33,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+
 from societygym.integrations.tool_template import with_tool_template
 from societygym.integrations.trl import (
     REPLY_HINT,
@@ -77,12 +79,23 @@ def train_grpo(
     use_vllm: bool = False,
     seed: int = 0,
     output_dir: str | Path = "runs/grpo",
+    prompt: str | None = None,
+    system: str | None = None,
+    progress: bool = True,
+    save_steps: int | None = None,
 ) -> list[dict[str, float]]:
     """Train for ``steps`` steps of ``prompts_per_step`` episodes x ``num_generations``
     completions; returns the reward curve (one entry per step) and saves the adapter.
     ``multi_turn`` plays each episode through ``actions`` (see the module) until it ends or
     its turns and the env's answers fill ``max_completion_length`` tokens; each reply has at
-    most ``max_turn_length`` tokens (by default, whatever is left)."""
+    most ``max_turn_length`` tokens (by default, whatever is left). ``prompt`` (a template
+    with ``{observation}``) and ``system`` replace the LLM agent's prompt, as in
+    ``LLMAgent``. ``progress`` prints one line per step (reward, seconds per step, time left)
+    instead of the trainer's bar. ``save_steps`` checkpoints the adapter, optimizer and RNG
+    every that many steps into ``output_dir`` and resumes from the latest checkpoint there:
+    an interrupted run re-run with the same arguments continues where it stopped (the logged
+    rewards of the steps it runs are checked against the env; ``episodes.jsonl`` holds
+    those steps' episodes)."""
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -94,14 +107,20 @@ def train_grpo(
     batch = prompts_per_step * num_generations
     tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
     reward, episodes, factory, hint = None, [], None, False
+    session = {k: v for k, v in (("prompt", prompt), ("system", system)) if v is not None}
     if multi_turn:
         actions = with_tool_template(tokenizer, actions)  # type: ignore[arg-type]
         hint = REPLY_HINT if actions == "replies" else True
-        factory = environment_factory(env_id, env_kwargs, log=episodes)
+        factory = environment_factory(env_id, env_kwargs, log=episodes, **session)
     else:
-        reward = EnvReward(env_id, env_kwargs, metrics=metrics)
+        reward = EnvReward(env_id, env_kwargs, metrics=metrics, **session)
     dataset = prompt_dataset(
-        env_id, steps * prompts_per_step, seed=seed, env_kwargs=env_kwargs, tool_hint=hint
+        env_id,
+        steps * prompts_per_step,
+        seed=seed,
+        env_kwargs=env_kwargs,
+        tool_hint=hint,
+        **session,
     )
     config = GRPOConfig(
         output_dir=str(output_dir),
@@ -125,8 +144,11 @@ def train_grpo(
         use_vllm=use_vllm,
         vllm_mode="colocate",
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 500,
+        save_total_limit=1,
         report_to="none",
+        disable_tqdm=progress,  # the progress lines replace the bar
     )
     policy = AutoModelForCausalLM.from_pretrained(
         folder, dtype=torch.bfloat16 if bf16 else torch.float32
@@ -141,21 +163,73 @@ def train_grpo(
             r=lora_r, lora_alpha=lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
         ),
         environment_factory=factory,
+        callbacks=[ProgressLines(env_id)] if progress else None,
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=latest_checkpoint(output_dir) if save_steps else None)
     trainer.save_model(str(output_dir))
     curve = reward_curve(trainer.state.log_history)
     if reward is not None:
-        check_logged_rewards(curve, [call["rewards"] for call in reward.history])
+        ran = [call["rewards"] for call in reward.history]
+        check_logged_rewards(curve[len(curve) - len(ran) :], ran)
     else:
         per_step = episodes_per_step(episodes, batch)
-        check_logged_rewards(curve, [[e.episode_return for e in step] for step in per_step])
-        for entry, step in zip(curve, per_step, strict=True):
+        ran = [[e.episode_return for e in step] for step in per_step]
+        check_logged_rewards(curve[len(curve) - len(ran) :], ran)
+        for entry, step in zip(curve[len(curve) - len(ran) :], per_step, strict=True):
             entry["env/steps"] = sum(len(e.actions) for e in step) / len(step)
         with Path(output_dir, "episodes.jsonl").open("w") as f:
             f.writelines(json.dumps(asdict(e)) + "\n" for e in episodes)
     Path(output_dir, "reward_curve.json").write_text(json.dumps(curve, indent=1))
     return curve
+
+
+def latest_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest ``checkpoint-<step>`` folder the trainer saved in ``output_dir``, if any."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
+
+
+class ProgressLines(TrainerCallback):
+    """Prints a progress bar line per optimizer step: the step's mean reward and spread,
+    seconds per step and the time left (a log file of a long run shows where it is)."""
+
+    def __init__(self, label: str, width: int = 20) -> None:
+        self.label = label
+        self.width = width
+        self.start = time.perf_counter()
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        self.start = time.perf_counter()
+        self.first_step = state.global_step  # a resumed run starts past 0
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **_: Any) -> None:
+        if not logs or "reward" not in logs:
+            return
+        print(progress_line(self.label, state.global_step - self.first_step, state.global_step,
+                            state.max_steps, time.perf_counter() - self.start, logs, self.width),
+              flush=True)  # fmt: skip
+
+
+def progress_line(
+    label: str,
+    done_here: int,
+    step: int,
+    total: int,
+    seconds: float,
+    logs: dict[str, Any],
+    width: int = 20,
+) -> str:
+    """``label [#####-----] step/total reward r (+-std) | s/step | left``; ``done_here`` of
+    the steps ran in this process, in ``seconds``."""
+    filled = round(width * step / max(total, 1))
+    per_step = seconds / max(done_here, 1)
+    left = per_step * (total - step)
+    return (
+        f"{label} [{'#' * filled}{'-' * (width - filled)}] {step}/{total} "
+        f"reward {float(logs['reward']):.3f} (+-{float(logs.get('reward_std', 0.0)):.3f}) "
+        f"| {per_step:.0f} s/step | {left / 60:.0f} min left"
+    )
 
 
 def reward_curve(log_history: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
@@ -230,6 +304,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/grpo")
+    parser.add_argument(
+        "--save-steps", type=int, help="checkpoint every N steps; a re-run resumes from --out"
+    )
     args = parser.parse_args(argv)
     metrics = args.metric
     if metrics is None:
@@ -254,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         use_vllm=args.use_vllm,
         seed=args.seed,
         output_dir=args.out,
+        save_steps=args.save_steps,
     )
     for entry in curve:
         print(json.dumps(entry))
