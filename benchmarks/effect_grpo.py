@@ -27,7 +27,8 @@ Rows: held-out accuracy and mean reward, and the training reward of the first vs
 quarter of steps; base and trained are means over seeds, ``diff`` the mean per-seed
 difference with a 95% Student-t interval over seeds (the held-out episodes are fixed and
 greedy decoding is deterministic, so the interval is the spread over training seeds).
-Writes ``effect_grpo_<env id>.json`` and a learning-curve ``.png`` into ``--results``.
+Writes ``effect_grpo_<env id>.json`` and a learning-curve ``.png`` into ``--results`` after
+every seed (``"partial": true`` until all seeds are done).
 
     python benchmarks/effect_grpo.py            # default size, a few hours on 2 shared cores
     python benchmarks/effect_grpo.py --quick    # minutes: tiny model, two steps per seed
@@ -71,7 +72,7 @@ class Config:
     model: str = "embedded"  # "embedded" (SmolLM2-135M) or "tiny" (random, for tests)
     tasks: tuple[str, ...] = ("Trivia-Calibration-v0", "TextCraft-v0")
     seeds: tuple[int, ...] = (0, 1, 2)
-    steps: int = 40
+    steps: int = 30
     prompts_per_step: int = 4
     num_generations: int = 4
     learning_rate: float = 2e-4
@@ -449,32 +450,37 @@ def plot(env_id: str, curves: dict[int, list[dict]], rows: list[dict], path: Pat
 
 
 def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str, Any]:
+    """All stages of one task; the results are rewritten after every finished seed, marked
+    ``"partial": true`` until the last one."""
     task = make_task(env_id, config)
     work = work / env_id
     log(f"{env_id}: {task.describe}")
     variance = stage_variance(config, task, work)
     base = stage_eval(config, task, work, "base", None)
     trained, curves, seconds = [], {}, {}
+    result: dict[str, Any] = {}
     for seed in config.seeds:
         run = stage_train(config, task, work, seed)
         curves[seed], seconds[seed] = run["curve"], run["seconds"]
         trained.append(stage_eval(config, task, work, f"trained-seed{seed}", run["adapter"]))
-    rows = result_rows(base, trained, list(curves.values()))
-    result = {
-        "env_id": env_id,
-        "task": task.describe,
-        "config": dataclasses.asdict(config),
-        "interval": "95% Student-t over training seeds of the paired difference",
-        "variance": {k: v for k, v in variance.items() if k != "groups"},
-        "rows": rows,
-        "curves": {str(s): [e["reward"] for e in c] for s, c in curves.items()},
-        "train_seconds": {str(s): v for s, v in seconds.items()},
-        "seconds_per_step": round(sum(seconds.values()) / (len(seconds) * config.steps), 1),
-    }
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"effect_grpo_{env_id}.json").write_text(json.dumps(result, indent=1) + "\n")
-    plot(env_id, curves, rows, results / f"effect_grpo_{env_id}.png")
-    log(f"{env_id}: done -> {results / f'effect_grpo_{env_id}.json'}")
+        rows = result_rows(base, trained, list(curves.values()))
+        result = {
+            "env_id": env_id,
+            "partial": len(curves) < len(config.seeds),
+            "task": task.describe,
+            "config": dataclasses.asdict(config),
+            "interval": "95% Student-t over training seeds of the paired difference",
+            "variance": {k: v for k, v in variance.items() if k != "groups"},
+            "rows": rows,
+            "curves": {str(s): [e["reward"] for e in c] for s, c in curves.items()},
+            "train_seconds": {str(s): v for s, v in seconds.items()},
+            "seconds_per_step": round(sum(seconds.values()) / (len(seconds) * config.steps), 1),
+        }
+        results.mkdir(parents=True, exist_ok=True)
+        (results / f"effect_grpo_{env_id}.json").write_text(json.dumps(result, indent=1) + "\n")
+        plot(env_id, curves, rows, results / f"effect_grpo_{env_id}.png")
+        log(f"{env_id}: {len(curves)}/{len(config.seeds)} seeds -> "
+            f"{results / f'effect_grpo_{env_id}.json'}")  # fmt: skip
     return result
 
 

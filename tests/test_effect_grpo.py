@@ -76,9 +76,10 @@ def test_effect_grpo_quick_run_writes_rows_and_resumes(bench, tmp_path, capsys):
     first = grpo.main(argv)
     out = capsys.readouterr().out
     assert "train seed 2" in out and "2/2 reward" in out  # stages and progress lines
+    assert "1/3 seeds" in out  # results rewritten after every seed
     for env_id in ("Trivia-Calibration-v0", "TextCraft-v0"):
         saved = json.loads((results / f"effect_grpo_{env_id}.json").read_text())
-        assert saved["rows"] == first[env_id]["rows"]
+        assert saved["rows"] == first[env_id]["rows"] and saved["partial"] is False
         assert (results / f"effect_grpo_{env_id}.png").stat().st_size > 0
         for row in saved["rows"]:
             assert tuple(row) == rows_module.ROW_KEYS and row["seeds"] == 3
