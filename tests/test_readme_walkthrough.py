@@ -107,7 +107,16 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 
 @pytest.mark.parametrize(
     "block",
-    [pytest.param(b, marks=[pytest.mark.slow] if b.slow else [], id=b.name) for b in BLOCKS],
+    [
+        pytest.param(
+            b,
+            # the suite's 600 s per test is per block here: each command gets its own limit
+            marks=[pytest.mark.timeout(COMMAND_TIMEOUT_S * len(b.commands))]
+            + ([pytest.mark.slow] if b.slow else []),
+            id=b.name,
+        )
+        for b in BLOCKS
+    ],
 )
 def test_readme_block_runs_and_writes_its_outputs(
     block: Block, scratch: tuple[Path, dict[str, str]]
@@ -121,6 +130,7 @@ def test_readme_block_runs_and_writes_its_outputs(
             env=env,
             capture_output=True,
             text=True,
+            errors="replace",  # a model's sampled text may hold bytes that are not UTF-8
             timeout=COMMAND_TIMEOUT_S,
         )
         print(f"{time.perf_counter() - start:7.1f}s  {block.name}: {command[:300]}")
