@@ -185,8 +185,8 @@ def play(
     seed: int,
 ) -> list[dict[str, float]]:
     """Each row's episode (of the env made with ``kwargs``) played once by ``llm``:
-    ``reward`` and ``success`` per episode, through the prompts, protocol and env replies of
-    training."""
+    ``reward``, ``success`` and the ``actions`` taken per episode, through the prompts,
+    protocol and env replies of training."""
     if task.multi_turn:
         return _play_turns(llm, task, kwargs, rows, temperature, seed)
     generations = llm.generate(
@@ -203,10 +203,10 @@ def play(
         [r["index"] for r in rows],
         [r["observation"] for r in rows],
     )
-    infos = reward.history[-1]["infos"]
+    call = reward.history[-1]
     return [
-        {"reward": r, "success": float(bool(info[task.success]))}
-        for r, info in zip(rewards, infos, strict=True)
+        {"reward": r, "success": float(bool(info[task.success])), "actions": [text]}
+        for r, info, text in zip(rewards, call["infos"], call["completions"], strict=True)
     ]
 
 
@@ -252,7 +252,12 @@ def _play_turns(
                 {"role": "user", "content": answer},
             ]
     return [
-        {"reward": e.episode_return, "success": float(e.episode_return >= 1.0)} for e in episodes
+        {
+            "reward": e.episode_return,
+            "success": float(e.done and e.episode_return >= 1.0),
+            "actions": e.actions,
+        }
+        for e in episodes
     ]
 
 
