@@ -195,7 +195,8 @@ _SETTING_SUITES: tuple[Suite, ...] = (
     ),
     Suite(
         "programs",
-        1,
+        # v2: ReGAL-Logo's v2 DSL text (ReGAL's radians) changed the instances' first observations
+        2,
         "ReGAL program synthesis: date programs, TextCraft programs and LOGO drawings "
         "(40 test tasks each), judged in the sandbox.",
         (
