@@ -85,6 +85,9 @@ class Config:
     textcraft_turn_tokens: int = 20
     textcraft_max_tokens: int = 160  # the whole episode's replies and env answers
     save_steps: int = 5  # a checkpoint every 5 steps; an interrupted seed resumes there
+    # Skip training a task where no base group's rewards differ: GRPO's advantages would all
+    # be 0. Off for the quick run, whose random tiny model only checks the plumbing.
+    require_signal: bool = True
 
 
 QUICK = Config(
@@ -99,6 +102,7 @@ QUICK = Config(
     textcraft_turn_tokens=6,
     textcraft_max_tokens=40,
     save_steps=1,
+    require_signal=False,
 )
 
 
@@ -454,13 +458,18 @@ def plot(env_id: str, curves: dict[int, list[dict]], rows: list[dict], path: Pat
     plt.close(fig)
 
 
-def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str, Any]:
+def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str, Any] | None:
     """All stages of one task; the results are rewritten after every finished seed, marked
-    ``"partial": true`` until the last one."""
+    ``"partial": true`` until the last one. None when the base model's groups show no
+    reward signal (and ``require_signal``)."""
     task = make_task(env_id, config)
     work = work / env_id
     log(f"{env_id}: {task.describe}")
     variance = stage_variance(config, task, work)
+    if config.require_signal and variance["groups_with_signal"] == 0:
+        log(f"{env_id}: SKIPPED, every base group's samples earned the same reward, so GRPO "
+            "would learn nothing: make the slice easier or the reward denser")  # fmt: skip
+        return None
     base = stage_eval(config, task, work, "base", None)
     trained, curves, seconds = [], {}, {}
     result: dict[str, Any] = {}
@@ -514,9 +523,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     (work / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
     out = {}
     for env_id in config.tasks:
-        out[env_id] = run_task(config, env_id, work, Path(args.results))
-        for row in out[env_id]["rows"]:
-            print(json.dumps({"env_id": env_id, **row}))
+        result = run_task(config, env_id, work, Path(args.results))
+        if result is not None:
+            out[env_id] = result
+            for row in result["rows"]:
+                print(json.dumps({"env_id": env_id, **row}))
     return out
 
 

@@ -65,6 +65,18 @@ def test_textcraft_slice_holds_out_whole_goals(bench):
         grpo.make_task("ReGAL-Logo-v0", grpo.Config())
 
 
+def test_a_task_whose_base_groups_all_tie_is_not_trained(bench, tmp_path, capsys):
+    grpo = bench.import_module("effect_grpo")
+    work = tmp_path / "work" / "Trivia-Calibration-v0"
+    work.mkdir(parents=True)
+    tied = {"groups": [[0.0, 0.0]], "groups_with_signal": 0.0, "mean_reward": 0, "success": 0}
+    (work / "variance.json").write_text(json.dumps(tied))
+    assert (
+        grpo.run_task(grpo.Config(), "Trivia-Calibration-v0", tmp_path / "work", tmp_path) is None
+    )
+    assert "SKIPPED" in capsys.readouterr().out and not list(tmp_path.glob("*.json"))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(2400)  # 12 GRPO steps and 8 evaluations: ~10 min on 2 busy cores
 def test_effect_grpo_quick_run_writes_rows_and_resumes(bench, tmp_path, capsys):
