@@ -17,7 +17,7 @@ A setting is a preset (``PRESETS``) or any teaching domain's name.
 
     python benchmarks/bench_dataenv_teachers.py --domain vqa            # CNN student, ~10 CPU min
     python benchmarks/bench_dataenv_teachers.py --domain vqa_procedural # drawn scenes only
-    python benchmarks/bench_dataenv_teachers.py --domain math           # SmolLM2, ~7 CPU h
+    python benchmarks/bench_dataenv_teachers.py --domain math --threads 1  # SmolLM2, ~3.5 CPU h
     python benchmarks/bench_dataenv_teachers.py --domain vqa --quick    # a smoke run, ~1 min
     RAY_ADDRESS=auto python benchmarks/bench_dataenv_teachers.py --backend ray --domain math
 """
@@ -94,9 +94,9 @@ PRESETS = {
         test_per_skill=200,
         domain_kwargs=(("per_skill", 200), ("source", "procedural")),
     ),
-    # SmolLM2-135M answers ~1.5 items per CPU second here, so evaluation dominates: 10 reward
-    # + 10 feedback validation items per skill (11 skills) three times, and the math split's
-    # whole test, 40 per skill, once; ~15 CPU min an episode, ~7 CPU h for 10 seeds
+    # SmolLM2-135M on one thread (pilot): 0.31 CPU s an answer, 0.58 a training example per
+    # epoch; 10 reward + 10 feedback validation items per skill (11 skills) three times and
+    # the math split's whole test, 40 per skill, once: ~7 CPU min an episode, ~3.5 CPU h
     "math": Config(
         "math", "embedded", iterations=2, examples=60, val_per_skill=10, test_per_skill=40, epochs=1
     ),
@@ -190,16 +190,19 @@ def check_config(config: Config, work: Path) -> None:
     path.write_text(json.dumps(mine, indent=1))
 
 
-def play_all(config: Config, work: Path, backend: str = "serial") -> None:
-    """Every missing (seed, teacher) episode, seed by seed so that a partial run holds
-    complete pairs; each is saved as it finishes."""
+def play_all(
+    config: Config, work: Path, backend: str = "serial", teachers: Sequence[str] = TEACHERS
+) -> None:
+    """Every missing (seed, teacher) episode of ``teachers``, seed by seed so that a partial
+    run holds complete pairs; each is saved as it finishes. Processes given disjoint
+    ``teachers`` share a workdir, so one seed's episodes can run in parallel."""
     jobs = [
         (seed, name)
         for seed in config.seeds
-        for name in TEACHERS
+        for name in teachers
         if not episode_path(work, name, seed).exists()
     ]
-    total, done, start = len(config.seeds) * len(TEACHERS), 0, time.perf_counter()
+    total, done, start = len(config.seeds) * len(teachers), 0, time.perf_counter()
     log(f"{config.domain}: {total - len(jobs)} of {total} episodes already done")
 
     def save(episode: dict[str, Any]) -> None:
@@ -324,6 +327,7 @@ def run(
     command: str = "",
     play_missing: bool = True,
     setting: str | None = None,
+    teachers: Sequence[str] = TEACHERS,
 ) -> dict[str, Any]:
     """Play what is missing (unless ``play_missing`` is False), then write the results of
     the finished seeds as ``effect_dataenv_<setting>`` (default: the domain's name)."""
@@ -331,7 +335,7 @@ def run(
     start = time.perf_counter()
     check_config(config, work)
     if play_missing:
-        play_all(config, work, backend)
+        play_all(config, work, backend, teachers)
     episodes = load_episodes(config, work)
     if not episodes:
         raise SystemExit("no seed has all its episodes yet")
@@ -391,8 +395,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--report-only", action="store_true", help="write results from the finished seeds"
     )
+    parser.add_argument(
+        "--teachers", nargs="+", choices=TEACHERS, default=TEACHERS, help="play only these"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (1 on a shared CPU: spinning threads waste it)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     # the env's one line per teaching iteration (loss, accuracy per skill) on stderr
     logging.getLogger("societygym.envs.dataenv").setLevel(logging.INFO)
     presets = QUICK if args.quick else PRESETS
@@ -420,6 +434,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         command,
         play_missing=not args.report_only,
         setting=args.domain,
+        teachers=args.teachers,
     )
     for row in result["rows"]:
         print(json.dumps({**row, **result["power"].get(row["metric"], {})}))
