@@ -26,7 +26,7 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"<!-- walkthrough( slow)? -->\s*\n```(bash|python)\n(.*?)```", re.DOTALL)
 OUTPUT_FLAGS = ("--out", "--out-dir", "--runs")
-COMMAND_TIMEOUT_S = 900  # a hung command fails; the two-minute target is reported, not asserted
+COMMAND_TIMEOUT_S = 1800  # a hung command fails; the two-minute target is reported, not asserted
 
 
 @dataclass(frozen=True)
