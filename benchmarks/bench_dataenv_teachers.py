@@ -300,6 +300,7 @@ def plot(
         runs = [episodes[s][name]["curve"] for s in sorted(episodes)]
         means = [statistics.fmean(run[i] for run in runs) for i in range(len(runs[0]))]
         curves.plot(range(len(means)), means, marker="o", label=name)
+    curves.set_xticks(range(config.iterations + 1))
     curves.set_xlabel("teaching iteration")
     curves.set_ylabel("validation accuracy (mean over seeds)")
     curves.legend()
