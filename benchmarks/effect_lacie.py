@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import random
 import statistics
 import time
@@ -34,6 +33,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from effect_rows import effect_row  # a sibling module: the script's folder is on sys.path
+
 from societygym.baselines import lacie
 from societygym.envs.trivia import metrics, outcomes
 from societygym.envs.trivia.data import TriviaItem, load_questions
@@ -41,7 +42,6 @@ from societygym.envs.trivia.listeners import LexicalListener, LLMListener
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # two-sided 95% Student t quantiles by degrees of freedom
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 LEXICAL_THRESHOLD = 0.66  # LACIE's evaluation threshold
 
 
@@ -309,18 +309,6 @@ def evaluate(config: Config, path: Path) -> dict[str, float]:
     return values
 
 
-def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval; nan entries (e.g. AUROC with one class) are dropped."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
-        return math.nan, math.nan, math.nan
-    mean = statistics.fmean(finite)
-    if len(finite) < 2:
-        return mean, math.nan, math.nan
-    half = T95.get(len(finite) - 1, 1.96) * statistics.stdev(finite) / math.sqrt(len(finite))
-    return mean, mean - half, mean + half
-
-
 def rows(per_seed: dict[int, dict[str, dict[str, float]]]) -> list[dict[str, Any]]:
     specs = [(m, better, paper) for m, better, paper in SPEAKER_METRICS] + [
         (f"{listener}/{name}", better, paper)
@@ -331,25 +319,8 @@ def rows(per_seed: dict[int, dict[str, dict[str, float]]]) -> list[dict[str, Any
     for metric, better, paper in specs:
         base = [per_seed[s]["base"][metric] for s in sorted(per_seed)]
         trained = [per_seed[s]["trained"][metric] for s in sorted(per_seed)]
-        diff, lo, hi = mean_interval([t - b for t, b in zip(trained, base, strict=True)])
-        out.append(
-            {
-                "metric": metric,
-                "base": _clean(mean_interval(base)[0]),
-                "trained": _clean(mean_interval(trained)[0]),
-                "diff": _clean(diff),
-                "diff_lo": _clean(lo),
-                "diff_hi": _clean(hi),
-                "seeds": len(per_seed),
-                "better": better,
-                "paper": paper,
-            }
-        )
+        out.append(effect_row(metric, base, trained, better, paper))
     return out
-
-
-def _clean(value: float) -> float | None:
-    return round(value, 4) if math.isfinite(value) else None
 
 
 def plot(result_rows: list[dict[str, Any]], path: Path) -> None:

@@ -12,8 +12,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-# two-sided 95% Student t quantiles by degrees of freedom (1.96 beyond)
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+from effect_power import half_width  # a sibling module: the script's folder is on sys.path
+
 ROW_KEYS = ("metric", "base", "trained", "diff", "diff_lo", "diff_hi", "seeds", "better", "paper")
 
 
@@ -26,7 +26,7 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
     mean = statistics.fmean(finite)
     if len(finite) < 2:
         return mean, math.nan, math.nan
-    half = T95.get(len(finite) - 1, 1.96) * statistics.stdev(finite) / math.sqrt(len(finite))
+    half = half_width(statistics.stdev(finite), len(finite))
     return mean, mean - half, mean + half
 
 

@@ -270,6 +270,8 @@ def _load_effect_lacie():
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "effect_lacie.py"
+    if str(path.parent) not in sys.path:  # its sibling modules, as when the script runs
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location("effect_lacie", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
