@@ -63,11 +63,10 @@ def test_bundles_made_before_versions_count_as_the_initial_version(monkeypatch) 
     initial = {name: prints[:1] for name, prints in versions.ENVS.items()}
     monkeypatch.setattr(versions, "ENVS", initial)
     monkeypatch.setattr(versions, "SCORERS", {n: p[:1] for n, p in versions.SCORERS.items()})
-    shipped = shipped_bundles()
+    # the bundles made before versions existed (later ones record theirs)
+    shipped = [b for b in shipped_bundles() if "versions" not in b]
+    assert shipped, "the shipped board holds no bundle made before versions"
     for bundle in shipped:
-        assert "versions" not in bundle or bundle["versions"] == versions.current(
-            Suite.from_dict(bundle["suite"])
-        )
         assert versions.changes(bundle, Suite.from_dict(bundle["suite"])) == []
     bumped = {**initial, "Trivia-Listener-v0": (*initial["Trivia-Listener-v0"], "next")}
     monkeypatch.setattr(versions, "ENVS", bumped)

@@ -75,8 +75,10 @@ def _limit_default(env_entry) -> int:
     # subclasses pass **kwargs on: the default is where the argument is declared
     for cls in env_class.__mro__:
         parameter = inspect.signature(cls.__init__).parameters.get(env_entry.step_limit_kwarg)
-        if parameter is not None:
+        if parameter is not None and parameter.default is not None:
             return parameter.default
+        if parameter is not None:  # None: the env's stated default unless a difficulty sets it
+            return env_class.budget_defaults[env_entry.step_limit_kwarg]
     raise AssertionError(f"{env_entry.id} has no argument {env_entry.step_limit_kwarg}")
 
 

@@ -133,6 +133,8 @@ class TeachingEnv(gym.Env):
     difficulty_levels = DIFFICULTY_LEVELS
     kind = "base"
     show_skills = False
+    # what a None budget argument means without ``difficulty`` (None lets a level set them)
+    budget_defaults = {"max_iterations": DEFAULT_ITERATIONS, "max_examples": DEFAULT_EXAMPLES}
 
     def __init__(
         self,
@@ -170,8 +172,10 @@ class TeachingEnv(gym.Env):
             max_examples=max_examples,
         )
         level = check_level(difficulty, DIFFICULTY_LEVELS, "DataEnv")
-        max_iterations = DEFAULT_ITERATIONS if max_iterations is None else max_iterations
-        max_examples = DEFAULT_EXAMPLES if max_examples is None else max_examples
+        if max_iterations is None:
+            max_iterations = self.budget_defaults["max_iterations"]
+        if max_examples is None:
+            max_examples = self.budget_defaults["max_examples"]
         if max_iterations < 1 or max_examples < 1:
             raise ValueError("max_iterations and max_examples must be >= 1")
         if domain_kwargs is not None and not isinstance(domain_kwargs, Mapping):
