@@ -67,32 +67,26 @@ class Config:
 
 # Settings by name, sized from a pilot on 2 shared CPU cores (README, "The paper's effect,
 # powered"); another name runs that teaching domain with the embedded student.
+# the CNN trains in seconds (~20 CPU s an episode); easy-VQA holds 300 items per skill and
+# split, so evaluation can be large: 100 reward + 100 feedback validation items and 200 test
+# items per skill. With these the pilot's paired differences spread by ~0.02, so ten seeds
+# give an interval well inside +-0.03.
+_VQA = Config(
+    "vqa",
+    "cnn",
+    seeds=tuple(range(10)),
+    iterations=3,
+    examples=140,
+    val_per_skill=100,
+    test_per_skill=200,
+    domain_kwargs=(("per_skill", 200),),
+)
 PRESETS = {
-    # the CNN trains in seconds (~20 CPU s an episode); easy-VQA holds 300 items per skill
-    # and split, so evaluation can be large: 100 reward + 100 feedback validation items and
-    # 200 test items per skill. With these the pilot's paired differences spread by ~0.02,
-    # so ten seeds give an interval well inside +-0.03.
-    "vqa": Config(
-        "vqa",
-        "cnn",
-        seeds=tuple(range(10)),
-        iterations=3,
-        examples=140,
-        val_per_skill=100,
-        test_per_skill=200,
-        domain_kwargs=(("per_skill", 200),),
-    ),
+    "vqa": _VQA,
     # the same with drawn scenes only (seven skills), the distribution the teachers' data
     # comes from: where the data goes can matter more when it transfers to the test
-    "vqa_procedural": Config(
-        "vqa",
-        "cnn",
-        seeds=tuple(range(10)),
-        iterations=3,
-        examples=140,
-        val_per_skill=100,
-        test_per_skill=200,
-        domain_kwargs=(("per_skill", 200), ("source", "procedural")),
+    "vqa_procedural": dataclasses.replace(
+        _VQA, domain_kwargs=(("per_skill", 200), ("source", "procedural"))
     ),
     # SmolLM2-135M on one thread (pilot): 0.31 CPU s an answer, 0.58 a training example per
     # epoch; 10 reward + 10 feedback validation items per skill (11 skills) three times and
