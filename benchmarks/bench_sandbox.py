@@ -2,6 +2,9 @@
 
 Prints one JSON line. The subprocess baseline is what ReGAL-style harnesses do: start
 an interpreter for every program. Both are measured here, on the same programs.
+``fork_floor_per_s`` is the ceiling of any design that runs each program in a fresh
+fork: a process with the sandbox server's imports forking and reaping children that
+do nothing at all (the copy of its page tables, the exit, the wait).
 Run: python benchmarks/bench_sandbox.py [--programs 200]
 """
 
@@ -12,6 +15,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from societygym.sandbox import Policy, Sandbox
 
@@ -44,6 +48,39 @@ def run_subprocesses(programs: list[str]) -> tuple[float, list[str]]:
     return time.perf_counter() - start, outputs
 
 
+# The sandbox server's imports without its jail (see societygym/sandbox/pool.py).
+_FORK_FLOOR = """
+import gc, importlib, os, sys, time, types
+stub = types.ModuleType("societygym")
+stub.__path__ = [sys.argv[1]]
+sys.modules["societygym"] = stub
+from societygym.sandbox import pool, zygote
+for name in pool.DEFAULT_PRELOAD:
+    importlib.import_module(name)
+gc.freeze()
+count = int(sys.argv[2])
+start = time.perf_counter()
+for _ in range(count):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+print(count / (time.perf_counter() - start))
+"""
+
+
+def fork_floor(count: int) -> float:
+    package = Path(__file__).resolve().parents[1] / "societygym"
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", _FORK_FLOOR, str(package), str(count)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return float(done.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--programs", type=int, default=200)
@@ -67,6 +104,7 @@ def main() -> None:
         parallel_seconds = time.perf_counter() - start
 
     subprocess_seconds, outputs = run_subprocesses(programs)
+    floor_rate = fork_floor(count)
     assert all(r.ok for r in sequential + parallel), "a benchmark program failed in the pool"
     assert [str(r.value) for r in parallel] == outputs, "pool and subprocess results differ"
 
@@ -83,6 +121,8 @@ def main() -> None:
                 "subprocess_programs_per_s": round(subprocess_rate, 1),
                 "speedup": round(pool_rate / subprocess_rate, 1),
                 "speedup_sequential": round(count / sequential_seconds / subprocess_rate, 1),
+                "fork_floor_per_s": round(floor_rate, 1),
+                "fork_floor_speedup": round(floor_rate / subprocess_rate, 1),
             }
         )
     )

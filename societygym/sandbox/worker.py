@@ -10,7 +10,6 @@ then kills it: every run starts from the pristine server state.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import gc
@@ -249,12 +248,11 @@ class _Runner:
         os._exit(0)
 
     def _prepare(self, job: Job) -> types.ModuleType:
+        # The allow-list is not imported here: the server preloaded it before forking
+        # (`Policy.modules_to_preload`), and a module it could not load is imported,
+        # or fails, when the program asks for it. Touching every module object here
+        # would copy their pages into this short-lived process for nothing.
         policy = job.policy
-        for name in policy.allowed_imports:
-            # Normally preloaded by the server; optional modules may be missing:
-            # importing them then fails inside the run.
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
         values = _namespace_values(policy)
         if policy.python_layers:
             guard = ImportGuard(policy.allowed_imports, self.audit.trusted_import)
