@@ -90,3 +90,18 @@ def test_the_regal_baseline_plays_every_programs_task_from_any_checkout(
         agent = ReGALAgent(**{**regal.args, "llm": ReferenceLLM({})})
         agent.bind(task.env_id, None, None)
         assert agent.bank.domain == agent.domain.name
+
+
+def test_a_checkpoint_baseline_without_its_checkpoint_is_skipped_with_the_command(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no runs/ here: the LACIE checkpoint is absent
+    lacie = next(b for b in BASELINES if b.checkpoint)
+    assert "effect_lacie.py" in lacie.missing_checkpoint()
+    ran = run_baselines(
+        list(lacie.suites), [lacie.name], db=str(tmp_path / "lb.sqlite"), include_expensive=True
+    )
+    assert list(ran) == []
+    assert f"skipped {lacie.name}" in capsys.readouterr().err
+    (tmp_path / lacie.checkpoint).mkdir(parents=True)
+    assert lacie.missing_checkpoint() == ""

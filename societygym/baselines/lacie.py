@@ -347,13 +347,7 @@ def train_dpo(
 
 
 def load_speaker(adapter_dir: str | Path | None = None, model_dir: str | Path | None = None) -> LLM:
-    """The speaker as an LLM backend: the base model, or with a trained LoRA adapter merged in.
-
-    Merging makes the trained speaker as fast as the base one at generation time.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    """The speaker as an LLM backend: the base model, or with a trained LoRA adapter merged in."""
     from societygym.llm.transformers_backend import TransformersLLM
 
     if model_dir is None:
@@ -362,14 +356,9 @@ def load_speaker(adapter_dir: str | Path | None = None, model_dir: str | Path | 
         model_dir = embedded_model_dir()
     if adapter_dir is None:
         return TransformersLLM(model_dir)
-    from peft import PeftModel
+    from societygym.llm.lora import load_lora_llm
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    model = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    model.to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    return TransformersLLM(model, tokenizer, name=f"lacie:{Path(adapter_dir).name}")
+    return load_lora_llm(adapter_dir, model_dir, name=f"lacie:{Path(adapter_dir).name}")
 
 
 def explain_no_pairs(records: Sequence[Mapping[str, Any]], min_gap: float) -> str:

@@ -10,6 +10,7 @@ shipped in ``societygym/baselines/regal/banks/`` (learned with the embedded LLM;
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,16 @@ class Baseline:
     suites: tuple[str, ...]
     args: Mapping[str, Any] = field(default_factory=dict)
     expensive: bool = False
+    # A trained checkpoint the agent loads, and the command that makes it: a baseline
+    # whose checkpoint is absent is skipped with that command, not failed.
+    checkpoint: str | None = None
+    made_by: str = ""
+
+    def missing_checkpoint(self) -> str:
+        """Why this baseline cannot run here ("" when it can)."""
+        if self.checkpoint is None or Path(self.checkpoint).is_dir():
+            return ""
+        return f"{self.name}: no checkpoint at {self.checkpoint}; make it with `{self.made_by}`"
 
 
 _TEXT = ("trivia", "persuasion", "programs")
@@ -33,6 +44,7 @@ _TEXT = ("trivia", "persuasion", "programs")
 # otherwise repeats itself up to the agent's default 512 (36 s an episode on one core)
 _REGAL_ARGS = {"max_tokens": 256}
 _TEACHERS = "societygym.baselines.dataenv_teachers"
+_LACIE_CHECKPOINT = "runs/effect_lacie/train/seed0"  # relative to the working directory
 
 
 def _teaching_baselines() -> list[Baseline]:
@@ -86,6 +98,16 @@ BASELINES: tuple[Baseline, ...] = (
         ("persuasion",),
     ),
     Baseline("baselines/llm-embedded", "llm", (*_TEXT, "trivia-listener"), expensive=True),
+    # The embedded speaker after LACIE's DPO (first training seed of the effect experiment).
+    Baseline(
+        "baselines/llm-embedded-lacie",
+        "llm",
+        ("trivia",),
+        {"llm": f"lora:{_LACIE_CHECKPOINT}"},
+        expensive=True,
+        checkpoint=_LACIE_CHECKPOINT,
+        made_by="python benchmarks/effect_lacie.py",
+    ),
     Baseline(
         "baselines/regal-primitive",
         "societygym.baselines.regal.agent:PrimitiveAgent",
@@ -159,6 +181,9 @@ def run_baselines(
             continue
         for suite in baseline.suites:
             if (suites and suite not in suites) or (baseline.name, suite) in shipped:
+                continue
+            if baseline.missing_checkpoint():
+                print(f"skipped {baseline.missing_checkpoint()}", file=sys.stderr)
                 continue
             bundle = submit(
                 suite,

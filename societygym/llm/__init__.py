@@ -50,6 +50,7 @@ __all__ = [
 
 SPECS = (
     "'embedded', 'tiny' or 'tiny:<seed>', 'hf:<local dir or hub id>', "
+    "'lora:<adapter dir>' (the embedded model with a trained LoRA adapter merged in), "
     "'openai:<model>' (server from $OPENAI_BASE_URL) or 'openai:<base_url>#<model>'"
 )
 
@@ -82,6 +83,10 @@ def load_llm(spec: str | LLM = "embedded", *, shared: bool = True, **kwargs: Any
         return TransformersLLM(tiny_llm_dir(seed), **kwargs)
     if kind == "hf" and arg:
         return TransformersLLM(arg, **kwargs)
+    if kind == "lora" and arg:
+        from societygym.llm.lora import load_lora_llm  # peft only when asked for
+
+        return load_lora_llm(arg, **kwargs)
     if kind == "openai" and arg:
         base_url, _, model = arg.rpartition("#")
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
