@@ -33,7 +33,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from effect_rows import effect_row  # a sibling module: the script's folder is on sys.path
+# sibling modules: the script's folder is on sys.path
+from effect_rows import effect_row, plot_rows
 
 from societygym.baselines import lacie
 from societygym.envs.trivia import metrics, outcomes
@@ -323,31 +324,6 @@ def rows(per_seed: dict[int, dict[str, dict[str, float]]]) -> list[dict[str, Any
     return out
 
 
-def plot(result_rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = [r for r in result_rows if r["base"] is not None and r["trained"] is not None]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(shown)), 4.0))
-    xs = range(len(shown))
-    ax.bar([x - 0.2 for x in xs], [r["base"] for r in shown], 0.4, label="base")
-    trained = [r["trained"] for r in shown]
-    errors = [
-        [r["diff"] - r["diff_lo"] if r["diff_lo"] is not None else 0.0 for r in shown],
-        [r["diff_hi"] - r["diff"] if r["diff_hi"] is not None else 0.0 for r in shown],
-    ]  # the interval of the paired difference, drawn on the trained bar
-    ax.bar([x + 0.2 for x in xs], trained, 0.4, yerr=errors, capsize=3, label="LACIE-trained")
-    ax.set_xticks(list(xs), [r["metric"] for r in shown], rotation=60, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.05)
-    ax.set_title(f"LACIE on the embedded speaker ({shown[0]['seeds'] if shown else 0} seeds)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def run(config: Config, work: Path, results: Path) -> dict[str, Any]:
     start = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
@@ -374,7 +350,8 @@ def run(config: Config, work: Path, results: Path) -> dict[str, Any]:
     }
     results.mkdir(parents=True, exist_ok=True)
     (results / "effect_lacie.json").write_text(json.dumps(result, indent=1) + "\n")
-    plot(result["rows"], results / "effect_lacie.png")
+    title = "LACIE on the embedded speaker"
+    plot_rows(result["rows"], results / "effect_lacie.png", title, "LACIE-trained")
     log(f"done in {result['seconds']}s -> {results / 'effect_lacie.json'}")
     return result
 
