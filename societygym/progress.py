@@ -5,10 +5,10 @@ It is off with ``quiet=True`` or ``SOCIETYGYM_QUIET=1``; when stderr is not a te
 file, CI) it redraws at most every ``LOG_INTERVAL_S`` seconds instead of ten times a second.
 
 ``count_generations`` lets a bar move *inside* one batched ``llm.generate`` call: the
-continuous-batching decoder reports each finished row to the innermost callback installed
-here. A context variable rather than a ``generate`` argument keeps the ``LLM`` protocol
-(and every backend, local or HTTP) unchanged; decoders in other threads (the HTTP server's
-engine) see no callback.
+continuous-batching decoder reports each finished row, and the OpenAI-compatible backend each
+finished request, to the innermost callback installed here. A context variable rather than a
+``generate`` argument keeps the ``LLM`` protocol (and every backend) unchanged; decoders in
+other threads (the HTTP server's engine) see no callback.
 """
 
 from __future__ import annotations

@@ -296,3 +296,50 @@ def test_the_timeout_is_the_clients_own():
         answered.set()
         server.shutdown()
         server.server_close()
+
+
+def test_each_finished_request_moves_the_progress_callback():
+    """The slow prompt's reply is held until the callback has heard of the fast one, so the
+    callback must move per finished request, inside the batch, not once at its end."""
+    from societygym import progress
+
+    first_report = threading.Event()
+    held_until_reported = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if body["prompt"] == "slow":
+                held_until_reported.append(first_report.wait(timeout=10))
+            choices = [
+                {"index": k, "text": " ok", "finish_reason": "stop"} for k in range(body["n"])
+            ]
+            data = json.dumps({"choices": choices, "usage": {}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    reports = []
+
+    def on_generated(rows):
+        reports.append(rows)
+        first_report.set()
+
+    try:
+        llm = OpenAICompatibleLLM("m", f"http://127.0.0.1:{server.server_address[1]}")
+        with progress.count_generations(on_generated):
+            out = llm.generate(["slow", "fast"], n=2, temperature=1.0)
+        with progress.count_generations(on_generated):
+            llm.generate(["alone"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [len(gens) for gens in out] == [2, 2]
+    assert held_until_reported == [True]
+    assert reports == [2, 2, 1]  # n per finished request, then the single-prompt path

@@ -3,7 +3,9 @@ through the official ``openai`` SDK: its retries (connection errors, timeouts, 4
 and 5xx, exponential backoff from 0.5 s to 8 s, honouring ``Retry-After``) and a timeout set
 per client.
 
-A batch of prompts becomes one request per prompt, sent concurrently. Chat prompts use
+A batch of prompts becomes one request per prompt, sent concurrently; each finished request
+reports its ``n`` generations to ``progress.count_generations`` (from the calling thread, where
+the callback lives), so a bar moves inside a batch as it does with the local model. Chat prompts use
 ``/chat/completions``, text prompts ``/completions``. Scoring needs the legacy completions
 endpoint to echo the prompt with per-token log-probs (``echo=true, logprobs=1,
 max_tokens=0``, as vLLM and societygym's server do); hosted chat-only APIs cannot score. The
@@ -17,9 +19,10 @@ import json
 import math
 import urllib.parse
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from societygym import progress
 from societygym.llm.base import BaseLLM, Generation, Prompt
 
 if TYPE_CHECKING:
@@ -121,7 +124,7 @@ class OpenAICompatibleLLM(BaseLLM):
                 gens.append(Generation(text or "", prompt_tokens, share, reason))
             return gens
 
-        return self._map(one, prompts)
+        return self._map(one, prompts, rows_each=n)
 
     def score_batch(
         self, prompts: Sequence[Prompt], continuations_per_prompt: Sequence[Sequence[str]]
@@ -179,11 +182,19 @@ class OpenAICompatibleLLM(BaseLLM):
         self.usage.add(*counts)
         return counts
 
-    def _map(self, fn: Callable[[Any], _T], items: Sequence[Any]) -> list[_T]:
+    def _map(self, fn: Callable[[Any], _T], items: Sequence[Any], rows_each: int = 0) -> list[_T]:
+        """``fn`` over ``items``, concurrently; each finished item reports ``rows_each``
+        generations to the progress callback of this (the calling) thread."""
         if len(items) <= 1:
-            return [fn(item) for item in items]
+            results = [fn(item) for item in items]
+            progress.generated(rows_each * len(items))
+            return results
         with ThreadPoolExecutor(min(self.max_concurrency, len(items))) as pool:
-            return list(pool.map(fn, items))
+            futures = [pool.submit(fn, item) for item in items]
+            for future in as_completed(futures):
+                future.result()  # a failed request raises here, as soon as it fails
+                progress.generated(rows_each)
+            return [future.result() for future in futures]
 
     def _post_json(self, url: str, body: dict[str, Any]) -> Any:
         """POST to a URL outside the OpenAI API (with the SDK's retries and timeout)."""
