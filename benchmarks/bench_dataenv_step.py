@@ -129,7 +129,7 @@ def main() -> None:
 
     import torch
 
-    from societygym.baselines.dataenv_teachers import NoStateTeacher
+    from societygym.agents.teachers import NoStateTeacher
     from societygym.envs.dataenv.open_ended import OpenEndedEnv
     from societygym.envs.dataenv.students import HFStudent
     from societygym.envs.dataenv.trainer import TrainConfig

@@ -115,7 +115,7 @@ def log(message: str) -> None:
 
 
 def make_teacher(name: str, domain: Any, examples: int, seed: int) -> Any:
-    from societygym.baselines.dataenv_teachers import (
+    from societygym.agents.teachers import (
         LearningProgressTeacher,
         NoStateTeacher,
         SkillListTeacher,

@@ -14,9 +14,10 @@ import json
 import os
 import time
 
+from societygym.agents.persuasion import ScriptedDebater
 from societygym.baselines.persuasion_trees import TreeConfig, build_trees, count_nodes
-from societygym.envs.persuasion.debaters import ScriptedDebater, ScriptedRoleLLM
 from societygym.envs.persuasion.parallel_env import PersuasionEnv
+from societygym.envs.persuasion.scripted_roles import ScriptedRoleLLM
 from societygym.envs.trivia.data import load_embedded
 
 

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from societygym.agents import load_agent, parse_kv
+from societygym.agents import ALIASES, agent_factory, load_agent, parse_kv
 from societygym.agents.human import HumanAgent
 from societygym.agents.llm_agent import LLMAgent
 from societygym.agents.simple import FixedAgent, RandomAgent
@@ -40,6 +40,19 @@ def test_load_agent_aliases_and_module_specs() -> None:
         load_agent("nonsense")
     with pytest.raises(ValueError, match="cannot load"):
         load_agent("societygym.agents.simple:Missing")
+
+
+def test_every_alias_and_every_shipped_bundles_spec_names_an_agent_of_the_agents_package() -> None:
+    """One table names the built-in agents, and a shipped bundle, re-run from the spec it
+    recorded, still finds its agent after the agents moved into ``societygym.agents``."""
+    from societygym.leaderboard.baselines import BASELINES, shipped_bundles
+
+    specs = {*ALIASES, *(b["agent"]["spec"] for b in shipped_bundles())}
+    for spec in specs:
+        factory = agent_factory(spec)
+        home = factory.__module__
+        assert home.startswith("societygym.agents.") or spec == "pbt-partner", (spec, home)
+    assert {b.agent for b in BASELINES} <= set(ALIASES), "a baseline names an agent by path"
 
 
 def test_parse_kv_reads_json_values() -> None:

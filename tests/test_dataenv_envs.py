@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from societygym.baselines.dataenv_teachers import (
+from societygym.agents.teachers import (
     AlternatingTreePolicy,
     NoStateTeacher,
     SkillListTeacher,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from societygym.baselines.dataenv_teachers import (
+from societygym.agents.teachers import (
     LearningProgressTeacher,
     learning_progress_weights,
 )

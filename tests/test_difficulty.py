@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from societygym.baselines.dataenv_teachers import SkillListTeacher
+from societygym.agents.teachers import SkillListTeacher
 from societygym.contracts import LeveledEnv, difficulty_levels
 from societygym.envs.dataenv.env import DIFFICULTY as TEACHING_DIFFICULTY
 from societygym.envs.dataenv.skill_list import SkillListEnv

@@ -81,7 +81,7 @@ def test_the_regal_baseline_plays_every_programs_task_from_any_checkout(
     tmp_path: Path, monkeypatch
 ) -> None:
     """Its banks ship in the package, so the spec needs no local files."""
-    from societygym.baselines.regal import ReGALAgent
+    from societygym.agents.regal import ReGALAgent
     from tests.test_regal_baseline import ReferenceLLM
 
     monkeypatch.chdir(tmp_path)

@@ -29,7 +29,7 @@ def test_teaching_suite_records_test_accuracy_and_learning_curves(tmp_path: Path
     suite_file.write_text(json.dumps(Suite("teach-tiny", 1, "", (task,)).to_dict()))
     bundle = submit(
         str(suite_file),
-        "societygym.baselines.dataenv_teachers:NoStateTeacher",
+        "societygym.agents.teachers:NoStateTeacher",
         {"examples_per_step": 10},
         "tests/no-state",
         run_dir=tmp_path / "run",

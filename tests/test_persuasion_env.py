@@ -9,7 +9,7 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from societygym.agents.human import HumanAgent
 from societygym.agents.llm_agent import LLMAgent
-from societygym.envs.persuasion.debaters import ScriptedDebater
+from societygym.agents.persuasion import ScriptedDebater
 from societygym.envs.persuasion.dialogue import Dialogue, extract_answers
 from societygym.envs.persuasion.parallel_env import PersuasionEnv
 from societygym.envs.persuasion.partners import clean_reply

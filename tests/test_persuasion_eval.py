@@ -11,9 +11,9 @@ import pettingzoo
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from societygym.agents.persuasion import ScriptedDebater
 from societygym.agents.simple import FixedAgent
 from societygym.envs.persuasion import metrics
-from societygym.envs.persuasion.debaters import ScriptedDebater
 from societygym.envs.persuasion.eval_envs import (
     AreYouSureEnv,
     BalancedPersuasionEnv,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from societygym.baselines import persuasion_trees as pt
-from societygym.envs.persuasion.debaters import ScriptedRoleLLM
 from societygym.envs.persuasion.dialogue import Dialogue, Turn
 from societygym.envs.persuasion.partners import LLMPartner, PartnerRequest
 from societygym.envs.persuasion.prompts import ROLES, STANDARD
+from societygym.envs.persuasion.scripted_roles import ScriptedRoleLLM
 from societygym.envs.trivia.data import TriviaItem, load_embedded
 
 A0, A1 = "agent_0", "agent_1"

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from societygym.baselines.regal import PrimitiveAgent, ReGALAgent, TrainConfig, train
+from societygym.agents.regal import PrimitiveAgent, ReGALAgent
+from societygym.baselines.regal import TrainConfig, train
 from societygym.baselines.regal.__main__ import main
 from societygym.baselines.regal.bm25 import BM25, group_similar, tokenize
 from societygym.baselines.regal.domains import Example, get_domain
@@ -478,7 +479,7 @@ def test_a_folder_of_banks_serves_each_domain_it_holds(tmp_path) -> None:
 
 
 def test_the_shipped_banks_are_the_recorded_training_runs() -> None:
-    from societygym.baselines.regal.agent import SHIPPED_BANKS, SHIPPED_BANKS_DIR
+    from societygym.agents.regal import SHIPPED_BANKS, SHIPPED_BANKS_DIR
     from societygym.baselines.regal.domains import DOMAINS
 
     for name in DOMAINS:
@@ -526,9 +527,7 @@ def test_textcraft_agent_crafts_and_never_sees_the_goals_own_demo() -> None:
 def test_load_agent_finds_the_regal_agents() -> None:
     from societygym.agents import load_agent
 
-    agent = load_agent(
-        "societygym.baselines.regal:PrimitiveAgent", llm=ReferenceLLM({}), domain="logo"
-    )
+    agent = load_agent("regal-primitive", llm=ReferenceLLM({}), domain="logo")
     assert isinstance(agent, PrimitiveAgent) and agent.domain.name == "logo"
     with pytest.raises(ValueError, match="unknown ReGAL domain"):
         ReGALAgent(ReferenceLLM({}), domain="chess")

@@ -159,7 +159,7 @@ PROGRAM_CASES = {
 
 
 def teacher(env: Any, obs: Any, info: Mapping[str, Any], step: int) -> Any:
-    from societygym.baselines.dataenv_teachers import AlternatingTreePolicy, NoStateTeacher
+    from societygym.agents.teachers import AlternatingTreePolicy, NoStateTeacher
 
     if env.kind == "skill-tree":
         return AlternatingTreePolicy().act(obs, dict(info))

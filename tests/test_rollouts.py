@@ -9,8 +9,8 @@ import pytest
 
 import societygym  # noqa: F401  (registers the ids)
 from societygym.agents.llm_agent import LLMAgent
+from societygym.agents.persuasion import ScriptedDebater
 from societygym.agents.simple import FixedAgent
-from societygym.envs.persuasion.debaters import ScriptedDebater
 from societygym.episodes import env_seed
 from societygym.llm import load_llm
 from societygym.rollouts import collect_rollouts

@@ -10,18 +10,32 @@ from typing import Any
 
 from societygym.agents.base import Agent, BaseAgent, act_batch
 
+# The one table of built-in agents, alias -> "module:ClassOrFactory": the command line, the
+# leaderboard's baselines and ``load_agent`` all name agents through it. An agent class lives in
+# this package, one module per setting; ``pbt-partner`` is the persuasion env's own LLM partner,
+# which can also take a ``Persuasion-v0`` seat.
 ALIASES = {
     "random": "societygym.agents.simple:RandomAgent",
     "random-valid": "societygym.agents.simple:PlausibleRandomAgent",
     "fixed": "societygym.agents.simple:FixedAgent",
     "human": "societygym.agents.human:HumanAgent",
     "llm": "societygym.agents.llm_agent:LLMAgent",
+    "scripted-debater": "societygym.agents.persuasion:ScriptedDebater",
     "pbt-partner": "societygym.envs.persuasion.partners:LLMPartner",
-    "nostate-teacher": "societygym.baselines.dataenv_teachers:NoStateTeacher",
-    "skill-list-teacher": "societygym.baselines.dataenv_teachers:SkillListTeacher",
-    "learning-progress-teacher": "societygym.baselines.dataenv_teachers:LearningProgressTeacher",
-    "tree-alternating": "societygym.baselines.dataenv_teachers:AlternatingTreePolicy",
-    "tree-threshold": "societygym.baselines.dataenv_teachers:ThresholdTreePolicy",
+    "regal": "societygym.agents.regal:ReGALAgent",
+    "regal-primitive": "societygym.agents.regal:PrimitiveAgent",
+    "nostate-teacher": "societygym.agents.teachers:NoStateTeacher",
+    "skill-list-teacher": "societygym.agents.teachers:SkillListTeacher",
+    "learning-progress-teacher": "societygym.agents.teachers:LearningProgressTeacher",
+    "llm-teacher": "societygym.agents.teachers:llm_teacher",
+    "tree-alternating": "societygym.agents.teachers:AlternatingTreePolicy",
+    "tree-threshold": "societygym.agents.teachers:ThresholdTreePolicy",
+}
+# Specs of agents that have moved into this package since shipped leaderboard bundles recorded
+# them: a bundle is re-run from its own spec, so the old paths keep resolving.
+_FORMER = {
+    "societygym.baselines.dataenv_teachers": "societygym.agents.teachers",
+    "societygym.envs.persuasion.debaters": "societygym.agents.persuasion",
 }
 
 __all__ = [
@@ -39,8 +53,8 @@ def agent_factory(spec: str) -> Any:
     """The class or factory ``spec`` names (an alias or ``"package.module:ClassOrFactory"``),
     imported but not called. A module not found on ``sys.path`` is looked up in the current
     directory too, as ``python -m`` would (the ``societygym`` script's path starts elsewhere)."""
-    target = ALIASES.get(spec, spec)
-    module_name, sep, attr = target.partition(":")
+    module_name, sep, attr = ALIASES.get(spec, spec).partition(":")
+    module_name = _FORMER.get(module_name, module_name)
     if not sep or not module_name or not attr:
         raise ValueError(
             f"agent {spec!r} is neither a built-in ({', '.join(ALIASES)}) nor 'module:Class'"

@@ -6,7 +6,7 @@ bank's demo bank, the rest original programs; it shows the most relevant helpers
 test record, then the env's observation. The program it returns starts with the source of the
 bank helpers it calls, so it runs in any ReGAL env, whether or not the env was given the bank::
 
-    societygym run ReGAL-Date-v0 --agent societygym.baselines.regal:ReGALAgent \\
+    societygym run ReGAL-Date-v0 --agent regal \\
         --agent-arg codebank=out/codebank.json --agent-arg llm=embedded
 
 A folder of banks, one ``<domain>/codebank.json`` each (``train --out banks/date`` and so on),
@@ -27,7 +27,7 @@ from societygym.agents.llm_agent import LLMAgent, observation_text
 from societygym.baselines.regal.bm25 import BM25
 from societygym.baselines.regal.domains import Domain, Example, get_domain
 from societygym.baselines.regal.prompts import extract_program, solve_prompt
-from societygym.baselines.regal.training import BANK_FILE, helper_document
+from societygym.baselines.regal.training import BANK_FILE, SHIPPED_BANKS_DIR, helper_document
 from societygym.envs.programs.codebank import CodeBank, Helper, TestCase, closure
 from societygym.llm.base import LLM, Prompt
 
@@ -35,10 +35,9 @@ RETRIEVERS = ("bm25", "embeddings")
 BankSource: TypeAlias = CodeBank | str | Path
 # one bank, or banks per domain: a mapping, or a folder of ``<domain>/codebank.json``
 BankArgument: TypeAlias = BankSource | Mapping[str, BankSource] | None
-# ``codebank="shipped"``: the banks learned for the board, kept in the package; a local
-# folder of that name is written ``./shipped``
+# ``codebank="shipped"``: the banks learned for the board, kept in the package
+# (``SHIPPED_BANKS_DIR``); a local folder of that name is written ``./shipped``
 SHIPPED_BANKS = "shipped"
-SHIPPED_BANKS_DIR = Path(__file__).parent / "banks"
 
 
 def domain_bank(banks: Mapping[str, BankSource] | str | Path, domain: str) -> CodeBank:

@@ -155,6 +155,6 @@ class EnvSession:
 
 
 def _default_partner() -> Any:
-    from societygym.envs.persuasion.debaters import ScriptedDebater
+    from societygym.agents.persuasion import ScriptedDebater
 
     return ScriptedDebater()

@@ -23,7 +23,7 @@ from societygym.registry import TEACHING_DOMAINS
 @dataclass(frozen=True)
 class Baseline:
     name: str  # TEAM/AGENT on the board
-    agent: str
+    agent: str  # an alias of ``societygym.agents.ALIASES``
     suites: tuple[str, ...]
     args: Mapping[str, Any] = field(default_factory=dict)
     expensive: bool = False
@@ -43,7 +43,6 @@ _TEXT = ("trivia", "persuasion", "programs")
 # the longest reference program of any ReGAL domain is 160 SmolLM2 tokens; the embedded model
 # otherwise repeats itself up to the agent's default 512 (36 s an episode on one core)
 _REGAL_ARGS = {"max_tokens": 256}
-_TEACHERS = "societygym.baselines.dataenv_teachers"
 _LACIE_CHECKPOINT = "runs/effect_lacie/train/seed0"  # relative to the working directory
 
 
@@ -62,28 +61,26 @@ def _teaching_baselines() -> list[Baseline]:
         found += [
             Baseline(
                 "baselines/no-state-teacher",
-                f"{_TEACHERS}:NoStateTeacher",
+                "nostate-teacher",
                 writing,
                 data,
                 expensive=True,
             ),
             Baseline(
                 "baselines/skill-list-teacher",
-                f"{_TEACHERS}:SkillListTeacher",
+                "skill-list-teacher",
                 tuple(s for s in writing if s.endswith("skill-list")),
                 data,
                 expensive=True,
             ),
             Baseline(
                 "baselines/alternating-tree",
-                f"{_TEACHERS}:AlternatingTreePolicy",
+                "tree-alternating",
                 tree,
                 expensive=True,
             ),
-            Baseline(
-                "baselines/threshold-tree", f"{_TEACHERS}:ThresholdTreePolicy", tree, expensive=True
-            ),
-            Baseline("baselines/llm-teacher", f"{_TEACHERS}:llm_teacher", kinds, expensive=True),
+            Baseline("baselines/threshold-tree", "tree-threshold", tree, expensive=True),
+            Baseline("baselines/llm-teacher", "llm-teacher", kinds, expensive=True),
         ]
     return found
 
@@ -94,7 +91,7 @@ BASELINES: tuple[Baseline, ...] = (
     Baseline("baselines/always-accept", "fixed", ("trivia-listener",), {"action": 1}),
     Baseline(
         "baselines/scripted-debater",
-        "societygym.envs.persuasion.debaters:ScriptedDebater",
+        "scripted-debater",
         ("persuasion",),
     ),
     Baseline("baselines/llm-embedded", "llm", (*_TEXT, "trivia-listener"), expensive=True),
@@ -110,16 +107,16 @@ BASELINES: tuple[Baseline, ...] = (
     ),
     Baseline(
         "baselines/regal-primitive",
-        "societygym.baselines.regal.agent:PrimitiveAgent",
+        "regal-primitive",
         ("programs",),
         _REGAL_ARGS,
         expensive=True,
     ),
     Baseline(
         "baselines/regal",
-        "societygym.baselines.regal.agent:ReGALAgent",
+        "regal",
         ("programs",),
-        # regal.agent.SHIPPED_BANKS, not imported: that module loads the LLM stack
+        # agents.regal.SHIPPED_BANKS, not imported: that module loads the LLM stack
         {**_REGAL_ARGS, "codebank": "shipped"},
         expensive=True,
     ),

@@ -3,14 +3,14 @@ refactoring training programs, then write programs with it.
 
 - ``training``: the refactor / verify / edit / prune loop, saving ``codebank.json`` and
   ``codebank.py`` (``python -m societygym.baselines.regal train --help``);
-- ``agent``: :class:`ReGALAgent` (demonstrations + helpers) and :class:`PrimitiveAgent`;
 - ``domains``: LOGO, Date and TextCraft as training and the agent see them;
 - ``prompts``: the prompts and the parsing of replies; ``bm25``: retrieval and batching.
 
-The code bank itself is :mod:`societygym.envs.programs.codebank`.
+The agents that write programs with a bank (:class:`ReGALAgent`, :class:`PrimitiveAgent`)
+are :mod:`societygym.agents.regal` (aliases ``regal``, ``regal-primitive``); the code bank
+itself is :mod:`societygym.envs.programs.codebank`.
 """
 
-from societygym.baselines.regal.agent import PrimitiveAgent, ReGALAgent
 from societygym.baselines.regal.training import TrainConfig, train
 
-__all__ = ["PrimitiveAgent", "ReGALAgent", "TrainConfig", "train"]
+__all__ = ["TrainConfig", "train"]

@@ -44,6 +44,8 @@ from societygym.envs.programs.codebank import (
 from societygym.llm.base import LLM
 
 BANK_FILE, MODULE_FILE, LOG_FILE = "codebank.json", "codebank.py", "training_log.jsonl"
+# the banks learned for the board, one ``<domain>/codebank.json`` each (see its README)
+SHIPPED_BANKS_DIR = Path(__file__).parent / "banks"
 CONFIG_FILE = "train_config.json"
 BATCHING = ("domain", "batch_size", "limit")  # what a resumed run must share with the first
 
