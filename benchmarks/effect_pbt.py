@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import random
 import time
 from collections import Counter
@@ -70,27 +71,27 @@ class Config:
     max_depth: int = 4  # PBT's four turns
     max_tokens: int = 48
     seeds: tuple[int, ...] = (0, 1, 2)
-    sft_steps: int = 16
-    dpo_steps: int = 24
+    # SFT and DPO each take this many passes over the pairs (at least 2 steps, at most
+    # max_steps): the pair count is only known once the trees are built
+    epochs: float = 3.0
+    max_steps: int = 40
     batch_size: int = 2
     grad_accum: int = 4
     learning_rate: float = 5e-4  # PBT's (LoRA r 16, alpha 32, cosine)
-    balance: bool = True
+    pairs: str = "balanced"  # which sibling pairs train (``choose_pairs``)
     chunk: int = 16  # questions per checkpointed chunk
 
 
 QUICK = Config(
-    train_candidates=48,  # about one in ten is answered right only sometimes
-    eval_candidates=16,
+    train_candidates=32,  # about one in ten is answered right only sometimes
+    eval_candidates=8,
     probe_samples=2,
-    max_depth=3,
     max_tokens=32,
     seeds=(0, 1),
-    sft_steps=2,
-    dpo_steps=2,
+    epochs=1.0,
     batch_size=2,
     grad_accum=1,
-    balance=False,  # a handful of trees rarely holds both kinds of pair
+    pairs="all",  # a handful of trees rarely holds a resist or accept pair
     chunk=8,
 )
 
@@ -225,12 +226,17 @@ def stage_trees(
     return trees
 
 
-def choose_pairs(pairs: Sequence[pt.PreferencePair], balance: bool) -> list[pt.PreferencePair]:
-    """PBT's training pairs: resist and accept pairs in equal numbers (``balance``), or
-    every labelled pair."""
-    if balance:
+def choose_pairs(pairs: Sequence[pt.PreferencePair], kind: str) -> list[pt.PreferencePair]:
+    """The training pairs: PBT's resist and accept pairs in equal numbers (``"balanced"``),
+    every resist and accept pair (``"labelled"``), or every sibling pair with a score gap
+    (``"all"``, for smoke runs)."""
+    if kind == "balanced":
         return pt.balance_pairs(pairs, seed=0)
-    return [pair for pair in pairs if pair.label in (pt.RESIST, pt.ACCEPT)]
+    if kind == "labelled":
+        return [pair for pair in pairs if pair.label in (pt.RESIST, pt.ACCEPT)]
+    if kind == "all":
+        return list(pairs)
+    raise ValueError(f"pairs must be 'balanced', 'labelled' or 'all', not {kind!r}")
 
 
 def stage_pairs(trees: Sequence[pt.Tree], config: Config, work: Path) -> dict[str, Any]:
@@ -239,7 +245,7 @@ def stage_pairs(trees: Sequence[pt.Tree], config: Config, work: Path) -> dict[st
     if path.exists():
         return json.loads(path.read_text())
     found = pt.extract_pairs(trees)
-    chosen = choose_pairs(found, config.balance)
+    chosen = choose_pairs(found, config.pairs)
     if not chosen:
         raise RuntimeError(f"no training pairs: {pt.explain_no_pairs(trees, found)}")
     sft = [
@@ -265,8 +271,14 @@ def stage_pairs(trees: Sequence[pt.Tree], config: Config, work: Path) -> dict[st
 # ---------------------------------------------------------------------------
 
 
+def training_steps(config: Config, n_pairs: int) -> int:
+    """Optimizer steps for ``config.epochs`` passes over ``n_pairs`` pairs."""
+    steps = math.ceil(config.epochs * n_pairs / (config.batch_size * config.grad_accum))
+    return min(max(2, steps), config.max_steps)
+
+
 def train_sft(
-    rows_path: Path, base_dir: Path, out: Path, config: Config, seed: int
+    rows_path: Path, base_dir: Path, out: Path, config: Config, seed: int, steps: int
 ) -> list[dict[str, float]]:
     """LoRA SFT on the chosen replies (loss on the reply only), merged into a full model
     saved in ``out`` so that DPO can start from it and use it as its reference."""
@@ -279,12 +291,12 @@ def train_sft(
     cuda = torch.cuda.is_available()
     args = SFTConfig(
         output_dir=str(out / "sft-adapter"),
-        max_steps=config.sft_steps,
+        max_steps=steps,
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate,
         lr_scheduler_type="cosine",
-        warmup_steps=min(10, max(1, config.sft_steps // 4)),
+        warmup_steps=min(10, max(1, steps // 4)),
         max_length=512,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         seed=seed,
@@ -326,21 +338,22 @@ def stage_train(config: Config, work: Path, base_dir: Path, seed: int) -> Path:
     if (out / "model" / "config.json").exists():
         return out / "model"
     start = time.perf_counter()
+    steps = training_steps(config, len(read_jsonl(work / "dpo.jsonl")))
     if not (out / "sft" / "config.json").exists():
-        log(f"train seed {seed}: {config.sft_steps} SFT steps")
-        entries = train_sft(work / "sft.jsonl", base_dir, out, config, seed)
+        log(f"train seed {seed}: {steps} SFT steps")
+        entries = train_sft(work / "sft.jsonl", base_dir, out, config, seed, steps)
         (out / "sft_log.json").write_text(json.dumps(entries, indent=1))
         log(f"train seed {seed}: SFT loss {entries[0]['loss']:.3f} -> {entries[-1]['loss']:.3f}")
-    log(f"train seed {seed}: {config.dpo_steps} DPO steps")
+    log(f"train seed {seed}: {steps} DPO steps")
     entries = train_dpo(
         work / "dpo.jsonl",
         model_dir=out / "sft",
         output_dir=out / "dpo",
-        max_steps=config.dpo_steps,
+        max_steps=steps,
         batch_size=config.batch_size,
         grad_accum=config.grad_accum,
         learning_rate=config.learning_rate,
-        warmup_steps=min(10, max(1, config.dpo_steps // 4)),
+        warmup_steps=min(10, max(1, steps // 4)),
         max_length=512,
         seed=seed,
         progress=True,

@@ -42,12 +42,15 @@ def _labelled_pairs() -> list[pt.PreferencePair]:
     return [replace(pair, label=label, chosen=f"c{i}") for i, label in enumerate(labels)]
 
 
-def test_training_pairs_are_balanced_or_every_labelled_one(effect) -> None:
+def test_training_pairs_are_balanced_labelled_or_all(effect) -> None:
     pairs = _labelled_pairs()
-    balanced = effect.choose_pairs(pairs, balance=True)
+    balanced = effect.choose_pairs(pairs, "balanced")
     assert sorted(p.label for p in balanced) == [pt.ACCEPT, pt.RESIST]
-    assert [p.label for p in effect.choose_pairs(pairs, balance=False)].count(None) == 0
-    assert len(effect.choose_pairs(pairs, balance=False)) == 4
+    labelled = effect.choose_pairs(pairs, "labelled")
+    assert len(labelled) == 4 and None not in [p.label for p in labelled]
+    assert effect.choose_pairs(pairs, "all") == pairs
+    with pytest.raises(ValueError, match="balanced"):
+        effect.choose_pairs(pairs, "some")
 
 
 def _run(metrics: dict[str, float], correct: list[bool]) -> dict:
@@ -145,3 +148,10 @@ def test_quick_run_end_to_end_and_resume(effect, tmp_path, capsys) -> None:
     # every stage was checkpointed: nothing trained, evaluated or probed again
     assert not any(f"] {stage}" in out for stage in ("train seed", "eval ", "select ", "trees"))
     assert again["rows"] == first["rows"]
+
+
+def test_training_steps_cover_the_pairs_epochs_times_within_bounds(effect) -> None:
+    config = replace(effect.Config(), epochs=3.0, max_steps=40, batch_size=2, grad_accum=4)
+    assert effect.training_steps(config, 20) == 8  # 60 pair passes, 8 a step
+    assert effect.training_steps(config, 1) == 2
+    assert effect.training_steps(config, 1000) == 40
