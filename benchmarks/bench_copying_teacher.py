@@ -72,7 +72,7 @@ def disable_near_duplicate_check() -> None:
 
 
 def measure(domain: str, seed: int, errors_shown: int, epochs: int, student: str) -> dict[str, Any]:
-    from societygym.envs.dataenv.open_ended import OpenEndedEnv
+    from societygym.envs.dataenv.open_ended_env import OpenEndedEnv
 
     env = OpenEndedEnv(
         domain=domain,

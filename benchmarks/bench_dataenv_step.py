@@ -130,7 +130,7 @@ def main() -> None:
     import torch
 
     from societygym.agents.teachers import NoStateTeacher
-    from societygym.envs.dataenv.open_ended import OpenEndedEnv
+    from societygym.envs.dataenv.open_ended_env import OpenEndedEnv
     from societygym.envs.dataenv.students import HFStudent
     from societygym.envs.dataenv.trainer import TrainConfig
 

@@ -131,7 +131,7 @@ def make_teacher(name: str, domain: Any, examples: int, seed: int) -> Any:
 
 def play(config: Config, seed: int, teacher_name: str) -> dict[str, Any]:
     """One episode: a fresh student (same initialisation per seed) taught by one teacher."""
-    from societygym.envs.dataenv.skill_list import SkillListEnv
+    from societygym.envs.dataenv.skill_list_env import SkillListEnv
 
     start = time.perf_counter()
     env = SkillListEnv(

@@ -13,7 +13,7 @@ import time
 
 from societygym.envs.programs.logo import judge, render
 from societygym.envs.programs.logo.dsl import run_program
-from societygym.envs.programs.logo.env import ReGALLogoEnv
+from societygym.envs.programs.logo.logo_env import ReGALLogoEnv
 from societygym.envs.programs.logo.tasks import load_logo_tasks
 
 

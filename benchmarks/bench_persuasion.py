@@ -16,7 +16,7 @@ import time
 
 from societygym.agents.persuasion import ScriptedDebater
 from societygym.baselines.persuasion_trees import TreeConfig, build_trees, count_nodes
-from societygym.envs.persuasion.parallel_env import PersuasionEnv
+from societygym.envs.persuasion.persuasion_env import PersuasionEnv
 from societygym.envs.persuasion.scripted_roles import ScriptedRoleLLM
 from societygym.envs.trivia.data import load_embedded
 

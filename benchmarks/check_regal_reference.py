@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 
 from societygym.envs.programs.date import tasks as date_tasks
-from societygym.envs.programs.date.env import ReGALDateEnv
+from societygym.envs.programs.date.date_env import ReGALDateEnv
 from societygym.envs.programs.jsonl import numbered_rows
 from societygym.envs.programs.logo import judge, render
 from societygym.envs.programs.logo.dsl import run_program
-from societygym.envs.programs.logo.env import ReGALLogoEnv
+from societygym.envs.programs.logo.logo_env import ReGALLogoEnv
 from societygym.envs.programs.logo.tasks import load_regal_jsonl
 from societygym.envs.programs.textcraft import tasks as textcraft_tasks
 from societygym.envs.programs.textcraft.program_env import TextCraftProgramEnv

@@ -44,9 +44,9 @@ _DATAENV_SETTING = "teacher/student data generation (DataEnvGym)"
 _LONG_ANSWER_TEST_KWARGS = {**_DATAENV_TEST_KWARGS, "domain_kwargs": {"max_new_tokens": 16}}
 
 _KIND_ENTRY_POINTS = {
-    "open-ended": "societygym.envs.dataenv.open_ended:OpenEndedEnv",
-    "skill-list": "societygym.envs.dataenv.skill_list:SkillListEnv",
-    "skill-tree": "societygym.envs.dataenv.skill_tree:SkillTreeEnv",
+    "open-ended": "societygym.envs.dataenv.open_ended_env:OpenEndedEnv",
+    "skill-list": "societygym.envs.dataenv.skill_list_env:SkillListEnv",
+    "skill-tree": "societygym.envs.dataenv.skill_tree_env:SkillTreeEnv",
 }
 
 
@@ -163,7 +163,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="Persuasion-v0",
-        entry_point="societygym.envs.persuasion.parallel_env:PersuasionEnv",
+        entry_point="societygym.envs.persuasion.persuasion_env:PersuasionEnv",
         setting="two-agent persuasion (PBT)",
         modality="text",
         multi_agent=True,
@@ -172,7 +172,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="Persuasion-Balanced-v0",
-        entry_point="societygym.envs.persuasion.eval_envs:BalancedPersuasionEnv",
+        entry_point="societygym.envs.persuasion.balanced_env:BalancedPersuasionEnv",
         setting="two-agent persuasion (PBT)",
         modality="text",
         multi_agent=False,
@@ -181,7 +181,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="Persuasion-AreYouSure-v0",
-        entry_point="societygym.envs.persuasion.eval_envs:AreYouSureEnv",
+        entry_point="societygym.envs.persuasion.are_you_sure_env:AreYouSureEnv",
         setting="two-agent persuasion (PBT)",
         modality="text",
         multi_agent=False,
@@ -190,7 +190,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="Persuasion-Misinformation-v0",
-        entry_point="societygym.envs.persuasion.eval_envs:MisinformationEnv",
+        entry_point="societygym.envs.persuasion.misinformation_env:MisinformationEnv",
         setting="two-agent persuasion (PBT)",
         modality="text",
         multi_agent=False,
@@ -199,7 +199,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="ReGAL-Logo-v0",
-        entry_point="societygym.envs.programs.logo.env:ReGALLogoEnv",
+        entry_point="societygym.envs.programs.logo.logo_env:ReGALLogoEnv",
         setting="program synthesis with abstractions (ReGAL)",
         modality="text+image",
         multi_agent=False,
@@ -208,7 +208,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="ReGAL-Date-v0",
-        entry_point="societygym.envs.programs.date.env:ReGALDateEnv",
+        entry_point="societygym.envs.programs.date.date_env:ReGALDateEnv",
         setting="program synthesis with abstractions (ReGAL)",
         modality="text",
         multi_agent=False,
@@ -217,7 +217,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="TextCraft-v0",
-        entry_point="societygym.envs.programs.textcraft.env:TextCraftEnv",
+        entry_point="societygym.envs.programs.textcraft.textcraft_env:TextCraftEnv",
         setting="program synthesis with abstractions (ReGAL)",
         modality="text",
         multi_agent=False,

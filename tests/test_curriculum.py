@@ -55,7 +55,7 @@ def test_the_top_level_is_kept_and_a_seed_replays_the_run() -> None:
 
 
 def test_a_factory_works_and_envs_without_levels_are_refused() -> None:
-    from societygym.envs.programs.date.env import ReGALDateEnv
+    from societygym.envs.programs.date.date_env import ReGALDateEnv
 
     env = Curriculum(lambda level: ReGALDateEnv(difficulty=level, families=["hours"]))
     assert len(env.levels) == 4 and env.unwrapped.tasks[0].family == "hours"

@@ -156,7 +156,7 @@ def test_teacher_code_is_run_against_its_tests_and_rejected_with_reasons() -> No
 
 
 def test_env_reports_rejected_teacher_code(code) -> None:
-    from societygym.envs.dataenv.open_ended import OpenEndedEnv
+    from societygym.envs.dataenv.open_ended_env import OpenEndedEnv
 
     env = OpenEndedEnv(
         domain=make_domain("code", max_new_tokens=16),

@@ -15,9 +15,9 @@ from societygym.envs.dataenv.domains import make_domain
 from societygym.envs.dataenv.domains.math_skills import sample
 from societygym.envs.dataenv.domains.tooluse import tasks
 from societygym.envs.dataenv.near_duplicates import LONG, NearDuplicateIndex, tokens
-from societygym.envs.dataenv.open_ended import OpenEndedEnv
+from societygym.envs.dataenv.open_ended_env import OpenEndedEnv
 from societygym.envs.dataenv.records import Example, question_key
-from societygym.envs.dataenv.skill_list import SkillListEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
 from societygym.envs.dataenv.students.memorizer import MemorizingStudent
 
 BENCH = Path(__file__).parents[1] / "benchmarks" / "bench_copying_teacher.py"

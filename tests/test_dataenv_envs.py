@@ -18,9 +18,9 @@ from societygym.agents.teachers import (
     allocate,
 )
 from societygym.envs.dataenv.domains import make_domain
-from societygym.envs.dataenv.open_ended import OpenEndedEnv
-from societygym.envs.dataenv.skill_list import SkillListEnv
-from societygym.envs.dataenv.skill_tree import SkillTreeEnv
+from societygym.envs.dataenv.open_ended_env import OpenEndedEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
+from societygym.envs.dataenv.skill_tree_env import SkillTreeEnv
 
 TINY = dict(
     student="tiny",

@@ -12,7 +12,7 @@ from PIL import Image
 
 from societygym.envs.dataenv.domains import make_domain
 from societygym.envs.dataenv.learning_curve import learning_curve_figure, save_learning_curves
-from societygym.envs.dataenv.skill_list import SkillListEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
 from societygym.envs.dataenv.skills import (
     OTHER,
     DiscoveredSkills,

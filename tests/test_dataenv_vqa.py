@@ -18,8 +18,8 @@ from societygym.envs.dataenv.domains.vqa.domain import (
 )
 from societygym.envs.dataenv.domains.vqa.images import encode_png
 from societygym.envs.dataenv.records import Example, fingerprint
-from societygym.envs.dataenv.skill_list import SkillListEnv
-from societygym.envs.dataenv.skill_tree import SkillTreeEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
+from societygym.envs.dataenv.skill_tree_env import SkillTreeEnv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gqa"
 

@@ -15,7 +15,7 @@ from societygym.envs.dataenv.domains.vqa.domain import VQADomain
 from societygym.envs.dataenv.domains.vqa.text_to_image import DiffusersBackend, ProceduralBackend
 from societygym.envs.dataenv.domains.vqa.tiny_models import build_tiny_diffusion_dir
 from societygym.envs.dataenv.records import Example
-from societygym.envs.dataenv.skill_list import SkillListEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
 
 pytest.importorskip("diffusers")
 

@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from program_support import needs_sandbox
 
 from societygym.envs.programs.date import questions as q
-from societygym.envs.programs.date.env import ReGALDateEnv
+from societygym.envs.programs.date.date_env import ReGALDateEnv
 from societygym.envs.programs.date.tasks import FAMILIES, load_regal_jsonl, load_tasks, make_task
 
 CHRISTMAS = make_task("holiday", q.holiday("Christmas Eve", 1937), q.days(-10))  # 12/14/1937

@@ -11,18 +11,18 @@ import pytest
 
 from societygym.agents.teachers import SkillListTeacher
 from societygym.contracts import LeveledEnv, difficulty_levels
-from societygym.envs.dataenv.env import DIFFICULTY as TEACHING_DIFFICULTY
-from societygym.envs.dataenv.skill_list import SkillListEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
 from societygym.envs.dataenv.students.memorizer import MemorizingStudent
-from societygym.envs.persuasion.eval_envs import BalancedPersuasionEnv
-from societygym.envs.persuasion.parallel_env import PersuasionEnv
+from societygym.envs.dataenv.teaching_env import DIFFICULTY as TEACHING_DIFFICULTY
+from societygym.envs.persuasion.balanced_env import BalancedPersuasionEnv
+from societygym.envs.persuasion.persuasion_env import PersuasionEnv
 from societygym.envs.programs.date import tasks as date_tasks
-from societygym.envs.programs.date.env import ReGALDateEnv
-from societygym.envs.programs.logo.env import ReGALLogoEnv
+from societygym.envs.programs.date.date_env import ReGALDateEnv
+from societygym.envs.programs.logo.logo_env import ReGALLogoEnv
 from societygym.envs.programs.logo.tasks import parts_of
-from societygym.envs.programs.textcraft.env import TextCraftEnv
 from societygym.envs.programs.textcraft.planner import program_from_commands, solve
 from societygym.envs.programs.textcraft.program_env import TextCraftProgramEnv
+from societygym.envs.programs.textcraft.textcraft_env import TextCraftEnv
 from societygym.envs.trivia import difficulty as trivia_difficulty
 from societygym.envs.trivia.calibration_env import TriviaCalibrationEnv
 from societygym.envs.trivia.data import FAMILIES, TriviaItem

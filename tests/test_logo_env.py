@@ -9,7 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from societygym.envs.programs.logo import render
-from societygym.envs.programs.logo.env import ReGALLogoEnv
+from societygym.envs.programs.logo.logo_env import ReGALLogoEnv
 from societygym.envs.programs.logo.tasks import FAMILIES
 
 SQUARE_HELPER = "def square(size):\n    for i in range(4):\n        forward(size)\n        left(90)"

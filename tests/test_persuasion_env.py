@@ -11,8 +11,8 @@ from societygym.agents.human import HumanAgent
 from societygym.agents.llm_agent import LLMAgent
 from societygym.agents.persuasion import ScriptedDebater
 from societygym.envs.persuasion.dialogue import Dialogue, extract_answers
-from societygym.envs.persuasion.parallel_env import PersuasionEnv
 from societygym.envs.persuasion.partners import clean_reply
+from societygym.envs.persuasion.persuasion_env import PersuasionEnv
 from societygym.envs.trivia.answers import RuleBasedExtractor
 from societygym.envs.trivia.data import TriviaItem, load_questions
 from societygym.episodes.terminal import play_in_terminal
@@ -29,15 +29,6 @@ PERU = TriviaItem(
     distractors=("Quito", "Bogota", "La Paz"),
 )
 A0, A1 = "agent_0", "agent_1"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    """The lead registers the id in societygym.registry; until then, register it here."""
-    if ENV_ID not in pettingzoo.parallel_registry:
-        pettingzoo.register(
-            "parallel", ENV_ID, "societygym.envs.persuasion.parallel_env:PersuasionEnv"
-        )
 
 
 def peru_env(**kwargs) -> PersuasionEnv:

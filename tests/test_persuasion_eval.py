@@ -7,29 +7,22 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import pettingzoo
 import pytest
 from gymnasium.utils.env_checker import check_env
 
 from societygym.agents.persuasion import ScriptedDebater
 from societygym.agents.simple import FixedAgent
 from societygym.envs.persuasion import metrics
-from societygym.envs.persuasion.eval_envs import (
-    AreYouSureEnv,
-    BalancedPersuasionEnv,
-    MisinformationEnv,
-)
+from societygym.envs.persuasion.are_you_sure_env import AreYouSureEnv
+from societygym.envs.persuasion.balanced_env import BalancedPersuasionEnv
+from societygym.envs.persuasion.misinformation_env import MisinformationEnv
 from societygym.envs.persuasion.partners import ARGUMENTS, ASK_FINAL, CHALLENGE, LLMPartner
 from societygym.envs.persuasion.team import evaluate_team
 from societygym.envs.trivia.data import TriviaItem
 from societygym.llm.base import Generation, Usage
 from societygym.runner import run_episodes
 
-EVAL_IDS = {
-    "Persuasion-Balanced-v0": "BalancedPersuasionEnv",
-    "Persuasion-AreYouSure-v0": "AreYouSureEnv",
-    "Persuasion-Misinformation-v0": "MisinformationEnv",
-}
+EVAL_IDS = ("Persuasion-Balanced-v0", "Persuasion-AreYouSure-v0", "Persuasion-Misinformation-v0")
 PERU = TriviaItem(
     id="capital-of/peru",
     question="What is the capital of Peru?",
@@ -42,19 +35,7 @@ STUBBORN = "I disagree, I keep my answer."
 PUSHOVER = "You're right, I was wrong."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    """The lead registers these ids in societygym.registry; until then, register them here."""
-    for env_id, cls in EVAL_IDS.items():
-        if env_id not in gym.registry:
-            gym.register(env_id, f"societygym.envs.persuasion.eval_envs:{cls}")
-    if "Persuasion-v0" not in pettingzoo.parallel_registry:
-        pettingzoo.register(
-            "parallel", "Persuasion-v0", "societygym.envs.persuasion.parallel_env:PersuasionEnv"
-        )
-
-
-# --- the certification contract, for ids not yet in the registry ----------------------------
+# --- the certification contract ---------------------------------------------------------------
 
 
 def rollout(env_id: str, seed: int, steps: int = 6) -> list[Any]:

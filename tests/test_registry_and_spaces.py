@@ -20,6 +20,23 @@ def test_list_envs_matches_registry_entries() -> None:
     assert set(societygym.list_envs(True)).isdisjoint(societygym.list_envs(False))
 
 
+def test_every_env_class_is_alone_in_a_module_named_for_its_kind() -> None:
+    """The README's rule: one env class per ``<kind>_env.py`` module."""
+    import pettingzoo
+
+    for module_name in {e.entry_point.partition(":")[0] for e in ENTRIES}:
+        assert module_name.rsplit(".", 1)[1].endswith("_env"), module_name
+        module = importlib.import_module(module_name)
+        envs = [
+            obj
+            for obj in vars(module).values()
+            if inspect.isclass(obj)
+            and obj.__module__ == module_name
+            and issubclass(obj, (gym.Env, pettingzoo.ParallelEnv))
+        ]
+        assert len(envs) == 1, (module_name, envs)
+
+
 def test_unknown_id_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="societygym list"):
         entry("Nope-v0")

@@ -11,7 +11,6 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from program_support import outputs_under_hash_seeds
 
-from societygym.envs.programs.textcraft.env import TextCraftEnv
 from societygym.envs.programs.textcraft.planner import solve
 from societygym.envs.programs.textcraft.recipes import (
     Recipe,
@@ -21,6 +20,7 @@ from societygym.envs.programs.textcraft.recipes import (
     readable,
 )
 from societygym.envs.programs.textcraft.tasks import make_task
+from societygym.envs.programs.textcraft.textcraft_env import TextCraftEnv
 from societygym.envs.programs.textcraft.world import World
 
 GOAL_COUNT = 407

@@ -11,11 +11,11 @@ from gymnasium.utils.env_checker import check_env
 from program_support import needs_sandbox
 
 from societygym.envs.programs.textcraft.adapt import AdaptBook, AdaptWorld, load_adapt_book
-from societygym.envs.programs.textcraft.env import TextCraftEnv
 from societygym.envs.programs.textcraft.program_api import ProgramWorld, replay
 from societygym.envs.programs.textcraft.program_env import TextCraftProgramEnv
 from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION
 from societygym.envs.programs.textcraft.tasks import TextCraftTask, load_regal_jsonl
+from societygym.envs.programs.textcraft.textcraft_env import TextCraftEnv
 
 # Three rows in ReGAL's format, written for these tests: a lantern (the planks tag filled by
 # oak planks, one batch per craft), a campfire (logs and coals: tags that are items to get), a

@@ -116,7 +116,7 @@ class LogoDomain(Domain):
 
     def _draw(self, program: str, helpers: Sequence[str]) -> tuple[Any, str | None]:
         """The program's drawing (grayscale array) in the sandbox, or why it failed."""
-        from societygym.envs.programs.logo.env import ReGALLogoEnv
+        from societygym.envs.programs.logo.logo_env import ReGALLogoEnv
         from societygym.envs.programs.logo.tasks import LogoTask
 
         blank = LogoTask(id="regal-check", family="check", query="", program="", split="train")
@@ -163,7 +163,7 @@ class LogoDomain(Domain):
         )
 
     def query_from(self, observation_text: str) -> str:
-        from societygym.envs.programs.logo.env import ASK, GUIDE
+        from societygym.envs.programs.logo.logo_env import ASK, GUIDE
 
         return observation_text.partition(GUIDE)[0].removeprefix(ASK).strip()
 
@@ -178,7 +178,7 @@ class DateDomain(Domain):
 
     @property
     def api(self) -> str:
-        from societygym.envs.programs.date.env import INSTRUCTIONS
+        from societygym.envs.programs.date.date_env import INSTRUCTIONS
 
         return INSTRUCTIONS
 
@@ -189,7 +189,7 @@ class DateDomain(Domain):
         return [Example(t.id, t.question, t.program, t.answer) for t in tasks if t.program]
 
     def check(self, program: str, helpers: Sequence[str], expected: Any) -> Check:
-        from societygym.envs.programs.date.env import ReGALDateEnv
+        from societygym.envs.programs.date.date_env import ReGALDateEnv
         from societygym.envs.programs.date.tasks import DateTask
 
         task = DateTask(
@@ -205,7 +205,7 @@ class DateDomain(Domain):
         return Check(False, message=f"answered {info['answer']!r}, expected {expected!r}")
 
     def query_from(self, observation_text: str) -> str:
-        from societygym.envs.programs.date.env import INSTRUCTIONS
+        from societygym.envs.programs.date.date_env import INSTRUCTIONS
 
         return observation_text.partition(INSTRUCTIONS)[0].strip().removeprefix("Question: ")
 

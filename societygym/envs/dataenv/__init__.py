@@ -10,10 +10,10 @@ Importing this package does not import torch; the student loads when an env is m
 from societygym.envs.dataenv.domain import Domain
 from societygym.envs.dataenv.domains import DOMAINS, make_domain
 from societygym.envs.dataenv.engines import LLMEngine, ProceduralEngine, make_engine
-from societygym.envs.dataenv.open_ended import OpenEndedEnv
+from societygym.envs.dataenv.open_ended_env import OpenEndedEnv
 from societygym.envs.dataenv.records import Example, Graded, TaskItem
-from societygym.envs.dataenv.skill_list import SkillListEnv
-from societygym.envs.dataenv.skill_tree import SkillTreeEnv
+from societygym.envs.dataenv.skill_list_env import SkillListEnv
+from societygym.envs.dataenv.skill_tree_env import SkillTreeEnv
 from societygym.envs.dataenv.trainer import TrainConfig, TrainStats
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from societygym.envs.dataenv.env import TeachingEnv
+from societygym.envs.dataenv.teaching_env import TeachingEnv
 
 DATA_FORMAT = (
     'Reply with a JSON list of training examples: [{"instruction": "<question>", '

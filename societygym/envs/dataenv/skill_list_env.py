@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from societygym.envs.dataenv.env import TeachingEnv, error_record
-from societygym.envs.dataenv.open_ended import DATA_FORMAT, budget_line, error_lines
+from societygym.envs.dataenv.open_ended_env import DATA_FORMAT, budget_line, error_lines
 from societygym.envs.dataenv.records import accuracy_by_skill
+from societygym.envs.dataenv.teaching_env import TeachingEnv, error_record
 from societygym.spaces import UnicodeText
 
 

@@ -11,10 +11,10 @@ from gymnasium import spaces
 
 from societygym.envs.dataenv.actions import Parsed, decode_json_action, parse_examples
 from societygym.envs.dataenv.engines import Generated, make_engine
-from societygym.envs.dataenv.env import TeachingEnv
-from societygym.envs.dataenv.open_ended import budget_line
+from societygym.envs.dataenv.open_ended_env import budget_line
 from societygym.envs.dataenv.plausible import sample_tree_action
 from societygym.envs.dataenv.records import accuracy_by_skill
+from societygym.envs.dataenv.teaching_env import TeachingEnv
 from societygym.spaces import UnicodeText
 
 MAX_NAME = 80

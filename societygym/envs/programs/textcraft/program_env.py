@@ -15,10 +15,10 @@ from societygym.envs.programs.helpers import (
     with_helpers,
 )
 from societygym.envs.programs.plausible import sample_textcraft_program
-from societygym.envs.programs.textcraft.env import DIFFICULTY_LEVELS, TaskSource
 from societygym.envs.programs.textcraft.program_api import TRACE_NAME, ProgramWorld, replay
 from societygym.envs.programs.textcraft.recipes import DEFAULT_VERSION
 from societygym.envs.programs.textcraft.tasks import TextCraftTask
+from societygym.envs.programs.textcraft.textcraft_env import DIFFICULTY_LEVELS, TaskSource
 from societygym.spaces import UnicodeText
 
 INSTRUCTIONS = """\
