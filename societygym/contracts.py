@@ -10,6 +10,7 @@ only, ``societygym.curriculum`` through ``difficulty_levels``. An LLM that also 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -67,7 +68,9 @@ class SamplingEnv(Protocol):
 @runtime_checkable
 class ReportingEnv(Protocol):
     """An env class that summarizes many episodes' final infos into named metrics (and may
-    write plots into ``out_dir``)."""
+    write plots into ``out_dir``). A ``summarize`` that also takes ``step_infos`` gets each
+    episode's infos after reset and after every step from ``societygym run`` (e.g. for
+    per-step curves that the final info does not hold; see ``takes_step_infos``)."""
 
     @staticmethod
     def summarize(
@@ -90,7 +93,9 @@ class Decoder(Protocol):
     @property
     def busy(self) -> bool: ...
 
-    def submit(self, ids: list[int], tag: Any) -> None: ...
+    def submit(self, ids: list[int], tag: Any, generator: Any = None) -> None:
+        """Queue a row; ``generator`` (from ``ContinuousLLM.row_generator``) samples it alone."""
+        ...
 
     def step(self) -> list[tuple[Any, Generation]]: ...
 
@@ -106,6 +111,8 @@ class ContinuousLLM(Protocol):
     def decoder(
         self, params: SamplingParams, *, slots: int | None = None, generator: Any = None
     ) -> Decoder: ...
+
+    def row_generator(self, seed: int, copy: int = 0) -> Any: ...
 
 
 def prompt_hooks(env_class: type | None) -> tuple[str | None, Callable[[str], Any] | None]:
@@ -124,6 +131,12 @@ def plausible_sampler(env_class: type | None) -> Callable[..., Any] | None:
 def summarizer(env_class: type | None) -> Callable[..., dict[str, float]] | None:
     """The env class's ``summarize``, or None."""
     return getattr(env_class, "summarize", None)
+
+
+def takes_step_infos(summarize: Callable[..., Any]) -> bool:
+    """Whether an env's ``summarize`` accepts ``step_infos`` (every step's info, not only
+    the final one's: kept out of the final info so that shipped bundles stay as they are)."""
+    return "step_infos" in inspect.signature(summarize).parameters
 
 
 def difficulty_levels(env_class: type | None) -> tuple[str, ...]:

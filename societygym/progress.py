@@ -9,6 +9,11 @@ continuous-batching decoder reports each finished row, and the OpenAI-compatible
 finished request, to the innermost callback installed here. A context variable rather than a
 ``generate`` argument keeps the ``LLM`` protocol (and every backend) unchanged; decoders in
 other threads (the HTTP server's engine) see no callback.
+
+``stage`` opens a bar nested under the command's own for long work inside one env step (a
+taught student's training batches, its answers to the evaluation items), with its own ETA. It
+shows only inside ``show_stages`` (a command with its bar on opens it), so an env used as a
+library, or under ``--quiet``, prints nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ LOG_INTERVAL_S = 10.0
 _on_generated: ContextVar[Callable[[int], None] | None] = ContextVar(
     "societygym_on_generated", default=None
 )
+_stages_shown: ContextVar[bool] = ContextVar("societygym_stages_shown", default=False)
 
 
 def enabled(quiet: bool = False) -> bool:
@@ -34,10 +40,17 @@ def enabled(quiet: bool = False) -> bool:
 
 
 def bar(
-    total: float | None, desc: str, unit: str = "it", *, initial: int = 0, quiet: bool = False
+    total: float | None,
+    desc: str,
+    unit: str = "it",
+    *,
+    initial: int = 0,
+    quiet: bool = False,
+    leave: bool = True,
 ) -> Any:
     """A tqdm bar on stderr with a rate and an ETA (when ``total`` is known); ``initial``
-    counts work done before (a resumed run) without counting it in the rate."""
+    counts work done before (a resumed run) without counting it in the rate; ``leave=False``
+    erases it when closed."""
     from tqdm.auto import tqdm
 
     interactive = sys.stderr.isatty()
@@ -48,9 +61,40 @@ def bar(
         unit=unit,
         file=sys.stderr,
         disable=not enabled(quiet),
+        leave=leave,
         mininterval=0.1 if interactive else LOG_INTERVAL_S,
         dynamic_ncols=interactive,
     )
+
+
+@contextlib.contextmanager
+def show_stages(shown: bool = True) -> Iterator[None]:
+    """Within the block, ``stage`` bars show (unless ``$SOCIETYGYM_QUIET`` is set)."""
+    token = _stages_shown.set(shown)
+    try:
+        yield
+    finally:
+        _stages_shown.reset(token)
+
+
+@contextlib.contextmanager
+def stage(total: int, desc: str, unit: str = "it") -> Iterator[Any]:
+    """A bar for work inside one env step, erased when the block ends; hidden outside
+    ``show_stages``. Generations that finish in the block move it and still reach the outer
+    ``count_generations`` callback (the command's bar counts them too)."""
+    inner = bar(total, desc, unit, quiet=not _stages_shown.get(), leave=False)
+    outer = _on_generated.get()
+
+    def on_generated(rows: int) -> None:
+        inner.update(rows)
+        if outer is not None:
+            outer(rows)
+
+    try:
+        with count_generations(on_generated):
+            yield inner
+    finally:
+        inner.close()
 
 
 @contextlib.contextmanager

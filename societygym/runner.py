@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from societygym.contracts import Agent, summarizer, supports_continuous
+from societygym.contracts import Agent, summarizer, supports_continuous, takes_step_infos
 from societygym.episodes import (
     EpisodeKey,
     Progress,
@@ -31,7 +31,7 @@ from societygym.episodes import (
     slot_count,
     write_trace,
 )
-from societygym.progress import count_generations
+from societygym.progress import count_generations, show_stages
 from societygym.traces import Jsonifier
 
 
@@ -118,7 +118,9 @@ def run_episodes(
         envs, players, keys, jsonify=jsonify, continuous=use_continuous, on_step=bar.step
     )
     try:
-        with count_generations(bar.replies):  # the bar moves inside a batched LLM call too
+        # the bar moves inside a batched LLM call too, and long env steps (a teaching env's
+        # student training) show nested stage bars under it
+        with count_generations(bar.replies), show_stages(progress):
             for episode in episode_stream:
                 played[episode.key.index] = episode
                 if out is not None:
@@ -145,7 +147,10 @@ def run_episodes(
         }
     summarize = summarizer(type(first.unwrapped))
     if summarize is not None:
-        summary.metrics.update(summarize(summary.final_infos, out))
+        extra: dict[str, Any] = {}
+        if takes_step_infos(summarize):
+            extra["step_infos"] = [[e.first_info, *(r["info"] for r in e.trace)] for e in played]
+        summary.metrics.update(summarize(summary.final_infos, out, **extra))
     if out is not None:
         text = json.dumps(jsonify(summary.to_dict()), indent=2)
         (out / "summary.json").write_text(text)

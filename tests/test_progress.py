@@ -49,3 +49,92 @@ def test_collect_rollouts_bar_follows_progress(capsys, monkeypatch, quiet) -> No
     monkeypatch.delenv(progress.QUIET_ENV, raising=False)
     collect_rollouts("Trivia-Calibration-v0", RandomAgent(), episodes=2, progress=not quiet)
     assert ("2/2" in capsys.readouterr().err) is not quiet
+
+
+def test_stage_bars_show_only_inside_show_stages_and_pass_generations_on(monkeypatch) -> None:
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)
+    heard: list[int] = []
+    shown_while_open = []  # a closed tqdm bar reads as disabled
+    with progress.count_generations(heard.append):
+        with progress.stage(3, "hidden") as bar:
+            progress.generated(2)
+            shown_while_open.append(not bar.disable)
+        with progress.show_stages(), progress.stage(3, "shown") as bar:
+            progress.generated(3)
+            shown_while_open.append(not bar.disable)
+        with progress.show_stages(False), progress.stage(3, "off") as bar:
+            shown_while_open.append(not bar.disable)
+        monkeypatch.setenv(progress.QUIET_ENV, "1")
+        with progress.show_stages(), progress.stage(3, "quiet") as bar:
+            shown_while_open.append(not bar.disable)
+    assert shown_while_open == [False, True, False, False]
+    assert heard == [2, 3]  # the outer callback still hears every finished row
+
+
+TINY_TEACHING = {
+    "student": "tiny",
+    "max_iterations": 1,
+    "val_per_skill": 1,
+    "feedback_per_skill": 0,
+    "test_per_skill": 1,
+    "train_config": {"epochs": 2, "batch_size": 4},
+}
+
+
+def _teaching_run(monkeypatch, show: bool, out_dir=None):
+    """A quick teaching run; returns its summary and every bar made, by description."""
+    from societygym.agents import load_agent
+    from societygym.runner import run_episodes
+
+    bars: list = []
+    real_bar = progress.bar
+
+    def spy(total, desc, *args, **kwargs):
+        bar = real_bar(total, desc, *args, **kwargs)
+        bar.label, bar.shown = desc, not bar.disable  # closing a bar disables it
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(progress, "bar", spy)
+    summary = run_episodes(
+        "DataEnv-Math-SkillList-v0",
+        load_agent("skill-list-teacher", examples_per_step=10),
+        episodes=1,
+        env_kwargs=TINY_TEACHING,
+        progress=show,
+        out_dir=out_dir,
+    )
+    return summary, {b.label: b for b in bars}
+
+
+def test_teaching_run_bars_move_through_training_and_answers_and_change_nothing(
+    monkeypatch, tmp_path
+) -> None:
+    from societygym.envs.dataenv import learning_curve
+
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)
+    figures: list[dict] = []
+    real_save = learning_curve.save_learning_curves
+    monkeypatch.setattr(
+        learning_curve,
+        "save_learning_curves",
+        lambda curves, path, title="", skills=None: (
+            figures.append(skills) or real_save(curves, path, skills=skills)
+        ),
+    )
+    shown, bars = _teaching_run(monkeypatch, True, tmp_path)
+    training, answering = bars["training student"], bars["student answering"]
+    # 10 examples, batches of 4, 2 epochs: 6 optimizer steps, each one moved the bar
+    assert training.shown and training.n == training.total == 6
+    assert answering.shown and answering.n == answering.total > 0
+    quiet, quiet_bars = _teaching_run(monkeypatch, False)
+    assert not quiet_bars["training student"].shown
+    assert not quiet_bars["student answering"].shown
+    info, quiet_info = shown.final_infos[0], quiet.final_infos[0]
+    assert shown.returns == quiet.returns
+    assert (info["history"], info["test"]) == (quiet_info["history"], quiet_info["test"])
+    # the figure got one panel per skill, each curve as long as the overall one
+    [skills] = figures
+    assert set(skills) == set(info["validation"]["per_skill"]) and len(skills) > 1
+    assert all(len(runs["episodes"][0]) == len(info["history"]) for runs in skills.values())
+    assert (tmp_path / "learning_curve.png").stat().st_size > 0

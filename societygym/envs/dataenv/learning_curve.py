@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -22,6 +23,21 @@ def mean_curve(runs: Runs) -> list[float]:
     """The mean over the runs that reach each iteration (runs may differ in length)."""
     length = max((len(run) for run in runs), default=0)
     return [float(np.mean([run[i] for run in runs if len(run) > i])) for i in range(length)]
+
+
+def skill_curves(
+    episodes: Sequence[Sequence[Mapping[str, Any]]], group: str
+) -> dict[str, dict[str, list[list[float]]]]:
+    """``{skill: {group: runs}}`` from each episode's infos (reset first, then every step),
+    read from their ``validation.per_skill``: the per-skill panels of a run's figure."""
+    runs: dict[str, list[list[float]]] = {}
+    for infos in episodes:
+        per_step = [(info.get("validation") or {}).get("per_skill") or {} for info in infos]
+        for skill in dict.fromkeys(s for step in per_step for s in step):
+            runs.setdefault(skill, []).append(
+                [float(step.get(skill, math.nan)) for step in per_step]
+            )
+    return {skill: {group: skill_runs} for skill, skill_runs in runs.items()}
 
 
 def _label(name: str, runs: Runs) -> str:

@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from societygym import progress
 from societygym.envs.dataenv import checkpoint
 from societygym.envs.dataenv.actions import Parsed, as_items, parse_examples
 from societygym.envs.dataenv.domain import FEEDBACK, Domain
@@ -378,7 +379,9 @@ class TeachingEnv(gym.Env):
     def _evaluate(self, items: Sequence[TaskItem]) -> list[Graded]:
         """The student's greedy replies to ``items``, graded by the domain."""
         inputs = [self.domain.student_input(i) for i in items]
-        replies = self.student.answer(inputs, self.domain.max_new_tokens)
+        with progress.stage(len(items), "student answering", "item") as bar:
+            replies = self.student.answer(inputs, self.domain.max_new_tokens)
+            progress.advance_to(bar, len(items))  # a student that reports no answers
         verdicts = self.domain.grade(replies, items)
         return [Graded(i, r, v) for i, r, v in zip(items, replies, verdicts, strict=True)]
 
@@ -419,9 +422,14 @@ class TeachingEnv(gym.Env):
         logger.info("%s | %s", ", ".join(parts), skills)
 
     @staticmethod
-    def summarize(infos: Sequence[Mapping[str, Any]], out_dir: Any = None) -> dict[str, float]:
+    def summarize(
+        infos: Sequence[Mapping[str, Any]],
+        out_dir: Any = None,
+        step_infos: Sequence[Sequence[Mapping[str, Any]]] | None = None,
+    ) -> dict[str, float]:
         """Mean initial/final validation and final test accuracy over finished episodes;
-        writes ``learning_curve.png`` into ``out_dir``."""
+        writes ``learning_curve.png`` into ``out_dir``, with a panel per skill when
+        ``step_infos`` (each episode's infos, reset first) give its per-skill accuracies."""
         histories = [list(i["history"]) for i in infos if i.get("history")]
         tests = [i["test"]["accuracy"] for i in infos if i.get("test")]
         report: dict[str, float] = {"finished_episodes": float(len(histories))}
@@ -432,9 +440,14 @@ class TeachingEnv(gym.Env):
         if tests:
             report["test_accuracy"] = float(np.mean(tests))
         if out_dir is not None and histories:
-            from societygym.envs.dataenv.learning_curve import save_learning_curves
+            from societygym.envs.dataenv.learning_curve import save_learning_curves, skill_curves
 
-            save_learning_curves({"episodes": histories}, Path(out_dir) / "learning_curve.png")
+            skills = None
+            if step_infos is not None:
+                pairs = zip(infos, step_infos, strict=True)
+                skills = skill_curves([s for i, s in pairs if i.get("history")], "episodes")
+            path = Path(out_dir) / "learning_curve.png"
+            save_learning_curves({"episodes": histories}, path, skills=skills)
         return report
 
     # --- kind-specific state (skill tree) ----------------------------------------------------

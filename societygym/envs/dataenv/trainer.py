@@ -180,6 +180,7 @@ def train(
     """Fine-tune ``model``'s trainable parameters on (prompt text, response) pairs in place."""
     import torch
 
+    from societygym import progress
     from societygym.llm import torch_runtime
 
     stats = TrainStats(examples=len(pairs))
@@ -210,9 +211,14 @@ def train(
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     model.train()
     rng_devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=rng_devices), torch_runtime.attention_kernels():
+    per_epoch = len(epochs[0])
+    with (
+        torch.random.fork_rng(devices=rng_devices),
+        torch_runtime.attention_kernels(),
+        progress.stage(len(groups), "training student", "step") as bar,
+    ):
         torch.manual_seed(seed)  # dropout, if the model has any
-        for group in groups:
+        for step, group in enumerate(groups):
             label_count = sum(
                 sum(t != IGNORE for t in rows[i].labels[1:]) for batch in group for i in batch
             )
@@ -230,6 +236,9 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             stats.losses.append(total)
             stats.label_tokens += label_count
+            epoch = step * config.grad_accum // per_epoch + 1
+            bar.set_postfix_str(f"epoch {epoch}/{config.epochs}, loss {total:.3f}", refresh=False)
+            bar.update(1)
     model.eval()
     stats.optimizer_steps = len(groups)
     stats.seconds = time.perf_counter() - start

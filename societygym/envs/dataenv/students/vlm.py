@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from societygym import progress
 from societygym.envs.dataenv.trainer import TrainConfig, TrainStats
 
 ADAPTER_FILE = "vlm_trainable.pt"
@@ -111,19 +112,22 @@ class VLMStudent:
         params = list(self._trainable().values())
         optimizer = torch.optim.AdamW(params, lr=self.config.learning_rate)
         self.model.train()
-        size = self.config.batch_size
-        for _ in range(self.config.epochs):
-            order = rng.permutation(len(pairs))
-            for begin in range(0, len(order), size):
-                chunk = [pairs[k] for k in order[begin : begin + size]]
-                loss, tokens = self._loss(chunk)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad()
-                stats.optimizer_steps += 1
-                stats.tokens += tokens
-                stats.losses.append(round(loss.item(), 4))
+        size, epochs = self.config.batch_size, self.config.epochs
+        with progress.stage(epochs * -(-len(pairs) // size), "training student", "step") as bar:
+            for epoch in range(epochs):
+                order = rng.permutation(len(pairs))
+                for begin in range(0, len(order), size):
+                    chunk = [pairs[k] for k in order[begin : begin + size]]
+                    loss, tokens = self._loss(chunk)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad()
+                    stats.optimizer_steps += 1
+                    stats.tokens += tokens
+                    stats.losses.append(round(loss.item(), 4))
+                    bar.set_postfix_str(f"epoch {epoch + 1}/{epochs}", refresh=False)
+                    bar.update(1)
         stats.seconds = time.perf_counter() - start
         return stats
 
@@ -165,6 +169,7 @@ class VLMStudent:
                 )
                 new = generated[:, batch["input_ids"].shape[1] :]
                 out += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+                progress.generated(len(chunk))
         return out
 
     def reset(self) -> None:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from societygym import progress
+
 WEIGHTS_FILE = "vqa_cnn.pt"
 BUCKETS = 2048  # hashed words and word bigrams
 
@@ -197,20 +199,23 @@ class VQACNNStudent:
     def _epochs(self, usable: list, rng: np.random.Generator, optimizer: Any, stats: Any) -> None:
         import torch
 
-        for _ in range(self.epochs):
-            order = rng.permutation(len(usable))
-            for begin in range(0, len(order), self.batch_size):
-                chunk = [usable[k] for k in order[begin : begin + self.batch_size]]
-                pixels, tokens, offsets = self._batch([c[0] for c in chunk], [c[1] for c in chunk])
-                labels = torch.tensor([c[2] for c in chunk])
-                loss = torch.nn.functional.cross_entropy(
-                    self.model(pixels, tokens, offsets), labels
-                )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                stats.optimizer_steps += 1
-                stats.losses.append(round(loss.item(), 4))
+        steps = self.epochs * -(-len(usable) // self.batch_size)
+        with progress.stage(steps, "training student", "step") as bar:
+            for epoch in range(self.epochs):
+                order = rng.permutation(len(usable))
+                for begin in range(0, len(order), self.batch_size):
+                    chunk = [usable[k] for k in order[begin : begin + self.batch_size]]
+                    images, questions = [c[0] for c in chunk], [c[1] for c in chunk]
+                    labels = torch.tensor([c[2] for c in chunk])
+                    logits = self.model(*self._batch(images, questions))
+                    loss = torch.nn.functional.cross_entropy(logits, labels)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    stats.optimizer_steps += 1
+                    stats.losses.append(round(loss.item(), 4))
+                    bar.set_postfix_str(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
+                    bar.update(1)
 
     def answer(
         self, inputs: Sequence[tuple[np.ndarray, str]], max_new_tokens: int = 0
@@ -224,6 +229,7 @@ class VQACNNStudent:
                 chunk = inputs[begin : begin + self.eval_batch_size]
                 logits = self.model(*self._batch([c[0] for c in chunk], [c[1] for c in chunk]))
                 out += [self.answers[k] for k in logits.argmax(dim=1).tolist()]
+                progress.generated(len(chunk))
         return out
 
     def reset(self) -> None:
