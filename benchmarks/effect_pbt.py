@@ -512,8 +512,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of about two minutes")
     parser.add_argument("--model", default="embedded", help="'embedded' or 'tiny' (tests)")
-    parser.add_argument("--workdir", default="runs/effect_pbt", help="checkpoints")
-    parser.add_argument("--results", default=str(RESULTS), help="where the JSON and PNG go")
+    parser.add_argument("--workdir", help="checkpoints (runs/effect_pbt[_quick])")
+    parser.add_argument(
+        "--results", help=f"where the JSON and PNG go ({RESULTS}; --quick: the workdir)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", help="training seeds (at least 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args(argv)
@@ -523,7 +525,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     config = QUICK if args.quick else Config()
     if args.seeds:
         config = dataclasses.replace(config, seeds=tuple(args.seeds))
-    result = run(config, args.model, Path(args.workdir), Path(args.results))
+    # a smoke run never overwrites the committed results
+    work = Path(args.workdir or ("runs/effect_pbt_quick" if args.quick else "runs/effect_pbt"))
+    results = Path(args.results) if args.results else work if args.quick else RESULTS
+    result = run(config, args.model, work, results)
     for row in result["rows"]:
         print(json.dumps(row))
     return result
