@@ -87,13 +87,13 @@ def test_rows_pair_the_shared_base_run_with_each_seed(effect) -> None:
         base[BENCHMARKS_ENVS[0]]["episodes"], trained[1][BENCHMARKS_ENVS[0]]["episodes"]
     )
     assert counts == {"n": 4, "base_right": 2, "trained_right": 2, "gained": 1, "lost": 1}
-    power = effect.powers(base, trained, n_items=4)
+    power = effect.powers(base, trained)
     assert set(power) == {
         "balanced/accuracy",
         "are_you_sure/accuracy_change",
         "misinformation/adoption",
     }
-    assert power["balanced/accuracy"]["seeds"] == 3
+    assert power["balanced/accuracy"]["seeds"] == 3 and power["balanced/accuracy"]["items"] == 4
 
 
 def _tree(item) -> pt.Tree:
