@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,8 @@ from societygym.rollouts import collect_rollouts
 from societygym.runner import run_episodes
 
 IDS = [e.id for e in ENTRIES if not e.id.startswith(("DataEnv-", "ReGAL-"))]
+MULTI_STEP = ["TextCraft-v0", "Persuasion-AreYouSure-v0", "Persuasion-Misinformation-v0"]
+# the LLM's checks take the two multi-step loops (interactive TextCraft, a partner dialogue)
 SEED, EPISODES, BATCHES = 1, 3, (1, 3, 8)
 CHEAP = {"TextCraft-v0": {"max_steps": 6}, "Persuasion-v0": {"max_rounds": 1}}
 
@@ -36,10 +39,12 @@ def _trace(path: Path) -> list:
     return _actions(records)
 
 
-def _run(env_id: str, batch: int, out: Path) -> list[list]:
+def _run(
+    env_id: str, batch: int, out: Path, agent: Any = "random", schedule: str = "lockstep"
+) -> list[list]:
     run_episodes(
         env_id,
-        load_agent("random"),
+        load_agent(agent) if isinstance(agent, str) else agent,
         episodes=EPISODES,
         seed=SEED,
         env_kwargs=CHEAP.get(env_id),
@@ -47,6 +52,7 @@ def _run(env_id: str, batch: int, out: Path) -> list[list]:
         out_dir=out,
         progress=False,
         indexed=True,
+        schedule=schedule,
     )
     return [_trace(out / "episodes" / f"episode-{i:05d}.jsonl") for i in range(EPISODES)]
 
@@ -117,3 +123,47 @@ def test_a_key_is_one_episode_everywhere(env_id: str, tmp_path: Path) -> None:
 def test_a_process_pool_plays_the_keys_as_a_serial_run(env_id: str, tmp_path: Path) -> None:
     serial = _leaderboard(env_id, "serial", 1, tmp_path / "serial")
     assert _leaderboard(env_id, "process", 8, tmp_path / "process") == serial
+
+
+@pytest.mark.parametrize("env_id", [*MULTI_STEP, "Persuasion-v0"])
+def test_random_valid_plays_a_key_alike_at_every_batch_size(env_id: str, tmp_path: Path) -> None:
+    runs = [_run(env_id, b, tmp_path / f"run{b}", "random-valid") for b in BATCHES]
+    assert runs[0] == runs[1] == runs[2]
+    assert runs[0] != _run(env_id, 1, tmp_path / "random", "random"), "the raw sampler"
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Any:
+    from societygym.llm import load_llm
+
+    return load_llm("tiny")
+
+
+@pytest.mark.parametrize("env_id", MULTI_STEP[:2])
+def test_a_sampling_llm_plays_a_key_alike_at_every_batch_size_and_schedule(
+    env_id: str, tiny: Any, tmp_path: Path
+) -> None:
+    """At temperature > 0 every row is sampled with its own episode's seed (the engine's
+    ``act_seed``), in lockstep calls and in the continuous decoder alike."""
+    from societygym.agents.llm_agent import LLMAgent
+
+    def played(batch: int, schedule: str) -> list[list]:
+        agent = LLMAgent(tiny, temperature=1.0, max_tokens=6)
+        return _run(env_id, batch, tmp_path / f"{schedule}{batch}", agent, schedule)
+
+    lockstep = [played(b, "lockstep") for b in BATCHES]
+    assert lockstep[0] == lockstep[1] == lockstep[2]
+    assert played(3, "continuous") == lockstep[0]
+    assert len({json.dumps(a) for episode in lockstep[0] for a in episode}) > 1, "no sampling"
+
+
+def test_a_sampling_llm_partner_plays_the_pettingzoo_env_alike_at_every_batch_size(
+    tiny: Any, tmp_path: Path
+) -> None:
+    from societygym.envs.persuasion.partners import LLMPartner
+
+    runs = [
+        _run("Persuasion-v0", b, tmp_path / f"run{b}", LLMPartner(tiny, max_tokens=6))
+        for b in BATCHES
+    ]
+    assert runs[0] == runs[1] == runs[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -47,8 +48,24 @@ def batches(agent: Any) -> bool:
     return own is not None and own is not BaseAgent.act_batch
 
 
-def act_batch(agent: Any, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
-    """Batched actions from any agent, whether or not it implements ``act_batch``."""
+def takes_seeds(agent: Any) -> bool:
+    """Whether the agent's ``act_batch`` accepts ``seeds``: one per row, from each row's
+    episode key (``EpisodeKey.act_seed``), for an agent that samples (an LLM at temperature
+    > 0) so that a row's draws depend on its own episode, not on the rest of the batch."""
+    method = getattr(agent, "act_batch", None)
+    return method is not None and "seeds" in inspect.signature(method).parameters
+
+
+def act_batch(
+    agent: Any,
+    observations: Sequence[Any],
+    infos: Sequence[dict[str, Any]],
+    seeds: Sequence[int] | None = None,
+) -> list:
+    """Batched actions from any agent, whether or not it implements ``act_batch``;
+    ``seeds`` reach an ``act_batch`` that takes them."""
+    if seeds is not None and takes_seeds(agent):
+        return list(agent.act_batch(observations, infos, seeds=seeds))
     if hasattr(agent, "act_batch"):
         return list(agent.act_batch(observations, infos))
     return [agent.act(o, i) for o, i in zip(observations, infos, strict=True)]

@@ -81,9 +81,21 @@ class LLMAgent(BaseAgent):
     def act(self, observation: Any, info: dict[str, Any]) -> Any:
         return self.act_batch([observation], [info])[0]
 
-    def act_batch(self, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
+    def act_batch(
+        self,
+        observations: Sequence[Any],
+        infos: Sequence[dict[str, Any]],
+        seeds: Sequence[int] | None = None,
+    ) -> list:
+        """One batched call. ``seeds`` (the episode engine's, one per row from the row's
+        episode key) sample each row with its own seed, so at temperature > 0 a row's reply
+        does not depend on the rest of the batch; without them the call's seed is
+        ``seed`` plus the number of calls made before (reproducible for one sequence of
+        calls only)."""
         prompts = [self.render_prompt(o) for o in observations]
-        seed = None if self.seed is None else self.seed + self._calls
+        seed: int | list[int] | None = None
+        if self.seed is not None:
+            seed = self.seed + self._calls if seeds is None else [self.row_seed(s) for s in seeds]
         self._calls += 1
         generations = self.llm.generate(
             prompts,
@@ -110,6 +122,19 @@ class LLMAgent(BaseAgent):
         }
         text = generation.text.strip()
         return (self.parser(text) if self.parser else text), call
+
+    def row_seed(self, seed: int) -> int:
+        """The sampling seed of a row the engine seeded ``seed`` (this agent's ``seed`` picks
+        another stream of the same episodes)."""
+        assert self.seed is not None
+        return (seed + self.seed) % 2**31
+
+    def row_generator(self, seed: int) -> Any:
+        """A generator that samples one row of a continuous batch alone (None when decoding
+        is greedy or unseeded)."""
+        if self.temperature <= 0 or self.seed is None:
+            return None
+        return self.llm.row_generator(self.row_seed(seed))
 
     def decoder(self, slots: int) -> Any:
         """A continuous-batching decoder with this agent's sampling settings, for runners

@@ -6,9 +6,11 @@ one-seat view of the PettingZoo parallel API, so the loop is written once for bo
 
 Determinism: an episode depends on its ``EpisodeKey`` only. Each slot's env is reset with
 the key's env seed and its action spaces are seeded with the key's action seed. Agents with
-an ``act_batch`` of their own answer a step of every slot in one call (lockstep); the others
-play one episode at a time, since lockstep would only interleave their random draws across
-episodes (and so make an episode depend on the batch size).
+an ``act_batch`` of their own answer a step of every slot in one call (lockstep), and one
+that takes ``seeds`` gets each row's ``act_seed`` (key, step, seat) to sample that row with;
+the others (the random agents draw from the bound action space) play one episode at a time,
+since lockstep would only interleave their draws across episodes (and so make an episode
+depend on the batch size).
 """
 
 from __future__ import annotations
@@ -290,6 +292,7 @@ def act(table: Table, active: list[Slot]) -> tuple[list[dict], list[dict]]:
             agent,
             [active[i].observations[seat] for i, seat in asked],
             [active[i].infos[seat] for i, seat in asked],
+            [row_seed(active[i], seat) for i, seat in asked],
         )
         made = getattr(agent, "last_calls", None) or [None] * len(asked)
         for (i, seat), action, call in zip(asked, got, made, strict=True):
@@ -299,13 +302,21 @@ def act(table: Table, active: list[Slot]) -> tuple[list[dict], list[dict]]:
     return actions, calls
 
 
+def row_seed(slot: Slot, seat: str) -> int:
+    """The seed of ``seat``'s next action in ``slot``'s episode (its key and step alone)."""
+    assert slot.key is not None
+    return slot.key.act_seed(len(slot.trace), seat)
+
+
 def _continuous(table: Table, agent: Any) -> Iterator[Episode]:
     decoder = agent.decoder(slots=len(table.slots))
     prompts: dict[int, Any] = {}
 
     def ask(index: int) -> None:
-        prompts[index] = agent.render_prompt(table.slots[index].observations[SEAT])
-        decoder.submit(agent.llm.encode(prompts[index]), index)
+        slot = table.slots[index]
+        prompts[index] = agent.render_prompt(slot.observations[SEAT])
+        generator = agent.row_generator(row_seed(slot, SEAT))
+        decoder.submit(agent.llm.encode(prompts[index]), index, generator)
 
     for index, slot in enumerate(table.slots):
         if table.start(slot):

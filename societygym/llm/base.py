@@ -79,9 +79,10 @@ class LLM(Protocol):
         temperature: float = 0.0,
         top_p: float = 1.0,
         stop: Sequence[str] | None = None,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
     ) -> list[list[Generation]]:
-        """``n`` generations for each prompt, in prompt order."""
+        """``n`` generations for each prompt, in prompt order. ``seed``: one for the call, or
+        one per prompt (a prompt's samples then depend on its own seed, not on the batch)."""
         ...
 
     def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[float]:

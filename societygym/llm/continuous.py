@@ -52,6 +52,7 @@ class PrefillModel(Protocol):
 class _Row:
     tag: Any
     prompt_tokens: int
+    generator: Any = None  # the row's own torch.Generator, if it has one
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finished: bool = False
@@ -63,7 +64,8 @@ class ContinuousDecoder:
     ``submit(ids, tag)`` queues a prompt; each ``step()`` admits queued prompts into free
     slots, runs one decoding step, and returns ``(tag, Generation)`` for every row that
     finished. Sampled rows share ``generator``, so with sampling a row's tokens depend on the
-    schedule; with greedy decoding they do not (up to floating-point ties). Finished rows are
+    schedule, unless the row was submitted with a generator of its own; with greedy decoding
+    they do not (up to floating-point ties). Finished rows are
     counted in ``llm.usage`` unless ``bill`` is False.
     """
 
@@ -85,7 +87,7 @@ class ContinuousDecoder:
         self.generator = generator
         self.ignore_eos = ignore_eos
         self.bill = bill  # count finished rows in ``llm.usage`` (generate() bills itself)
-        self.pending: deque[tuple[list[int], Any]] = deque()
+        self.pending: deque[tuple[list[int], Any, Any]] = deque()  # ids, tag, generator
         self.rows: list[_Row] = []
         self.cache: Any = None
         self.mask: torch.Tensor | None = None  # [rows, width] 1 where a row has a real token
@@ -94,10 +96,11 @@ class ContinuousDecoder:
         self.steps = 0  # decoding forward passes run, prefills excluded
         self.prefix = SharedPrefix()
 
-    def submit(self, ids: list[int], tag: Any) -> None:
+    def submit(self, ids: list[int], tag: Any, generator: Any = None) -> None:
+        """Queue a prompt; ``generator`` (a ``torch.Generator``) samples this row alone."""
         if not ids:
             raise ValueError("cannot decode from an empty prompt")
-        self.pending.append((list(ids), tag))
+        self.pending.append((list(ids), tag, generator))
 
     @property
     def busy(self) -> bool:
@@ -141,10 +144,11 @@ class ContinuousDecoder:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _admit(self, requests: list[tuple[list[int], Any]]) -> None:
+    def _admit(self, requests: list[tuple[list[int], Any, Any]]) -> None:
         """Prefill the new prompts, pick their first tokens, and merge them into the batch."""
         llm = self.llm
-        step_input, mask, positions, cache = llm.prefill([ids for ids, _ in requests], self.prefix)
+        prompts = [ids for ids, _, _ in requests]
+        step_input, mask, positions, cache = llm.prefill(prompts, self.prefix)
         out = llm.model(
             input_ids=step_input,
             attention_mask=mask,
@@ -153,7 +157,7 @@ class ContinuousDecoder:
             use_cache=True,
             logits_to_keep=1,
         )
-        rows = [_Row(tag, len(ids)) for ids, tag in requests]
+        rows = [_Row(tag, len(ids), generator) for ids, tag, generator in requests]
         picked = self._pick_and_record(out.logits[:, -1, :], rows)
         if not self.rows:
             self.cache, self.mask, self.positions, self.last = (
@@ -184,7 +188,9 @@ class ContinuousDecoder:
 
     def _pick_and_record(self, logits: torch.Tensor, rows: list[_Row]) -> torch.Tensor:
         logits = logits.float()
-        picked = pick_token(logits, self.params, self.generator)
+        own = [self.generator if row.generator is None else row.generator for row in rows]
+        generator = own if any(row.generator is not None for row in rows) else self.generator
+        picked = pick_token(logits, self.params, generator)
         picked_lp = logits.log_softmax(-1).gather(-1, picked[:, None])[:, 0]
         for row, tok, lp in zip(rows, picked.tolist(), picked_lp.tolist(), strict=True):
             row.tokens.append(tok)

@@ -91,8 +91,12 @@ class OpenAICompatibleLLM(BaseLLM):
         temperature: float = 0.0,
         top_p: float = 1.0,
         stop: Sequence[str] | None = None,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
     ) -> list[list[Generation]]:
+        # one request per prompt, so a prompt's own seed goes with its request
+        seeds = list(seed) if isinstance(seed, Sequence) else [seed] * len(prompts)
+        if len(seeds) != len(prompts):
+            raise ValueError(f"{len(seeds)} seeds for {len(prompts)} prompts")
         params: dict[str, Any] = {
             "model": self.model,
             "n": n,
@@ -102,15 +106,15 @@ class OpenAICompatibleLLM(BaseLLM):
         }
         if stop:
             params["stop"] = list(stop)
-        if seed is not None:
-            params["seed"] = seed
 
-        def one(prompt: Prompt) -> list[Generation]:
+        def one(job: tuple[Prompt, int | None]) -> list[Generation]:
+            prompt, row_seed = job
+            sent = params if row_seed is None else {**params, "seed": row_seed}
             chat = not isinstance(prompt, str)
             if chat:
-                reply = self._call(self.client.chat.completions.create, messages=prompt, **params)
+                reply = self._call(self.client.chat.completions.create, messages=prompt, **sent)
             else:
-                reply = self._call(self.client.completions.create, prompt=prompt, **params)
+                reply = self._call(self.client.completions.create, prompt=prompt, **sent)
             choices = sorted(reply.get("choices") or [], key=lambda c: c.get("index", 0))
             if len(choices) != n:
                 raise OpenAIError(f"asked {self.base_url} for n={n} choices, got {len(choices)}")
@@ -124,7 +128,7 @@ class OpenAICompatibleLLM(BaseLLM):
                 gens.append(Generation(text or "", prompt_tokens, share, reason))
             return gens
 
-        return self._map(one, prompts, rows_each=n)
+        return self._map(one, list(zip(prompts, seeds, strict=True)), rows_each=n)
 
     def score_batch(
         self, prompts: Sequence[Prompt], continuations_per_prompt: Sequence[Sequence[str]]

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 def pick_token(logits: torch.Tensor, params: SamplingParams, generator: Any) -> torch.Tensor:
-    """Next token per row: argmax, or a temperature / nucleus (top-p) sample."""
+    """Next token per row: argmax, or a temperature / nucleus (top-p) sample drawn from
+    ``generator``: one shared by the rows, or a list of one per row (a row's draws then do not
+    depend on which other rows share the batch; ``None`` in the list is the global RNG)."""
     import torch
 
     if params.temperature <= 0:
@@ -25,6 +27,9 @@ def pick_token(logits: torch.Tensor, params: SamplingParams, generator: Any) -> 
         # most likely token always survives.
         dropped = sorted_probs.cumsum(-1) - sorted_probs >= params.top_p
         probs = torch.zeros_like(probs).scatter(-1, index, sorted_probs.masked_fill(dropped, 0))
+    if isinstance(generator, list):
+        rows = zip(probs, generator, strict=True)
+        return torch.cat([torch.multinomial(p[None], 1, generator=g)[:, 0] for p, g in rows])
     return torch.multinomial(probs, 1, generator=generator)[:, 0]
 
 

@@ -128,31 +128,42 @@ class TransformersLLM(BaseLLM):
         temperature: float = 0.0,
         top_p: float = 1.0,
         stop: Sequence[str] | None = None,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         ignore_eos: bool = False,
     ) -> list[list[Generation]]:
         """``n`` generations per prompt; ``ignore_eos`` decodes exactly ``max_tokens`` tokens.
 
-        A seeded call is reproducible for the same prompts and arguments (rows share one
-        generator, so a prompt's samples depend on the rest of the batch).
+        A seeded call is reproducible for the same prompts and arguments. One ``seed`` is one
+        generator the rows share, so a prompt's samples depend on the rest of the batch; a
+        sequence of seeds, one per prompt, gives each prompt (and each of its ``n`` copies) a
+        generator of its own, so its samples depend on its seed alone (up to the
+        floating-point differences between batched forward passes).
         """
         import torch
 
-        params = SamplingParams(n, max_tokens, temperature, top_p, tuple(stop or ()), seed)
+        per_prompt = isinstance(seed, Sequence)
+        shared_seed = None if per_prompt else seed
+        params = SamplingParams(n, max_tokens, temperature, top_p, tuple(stop or ()), shared_seed)
         greedy = temperature <= 0
         copies = 1 if greedy else n  # greedy samples are identical: decode each prompt once
         encoded = [self.encode(p) for p in prompts]
         # An empty prompt is conditioned on the start token, as scoring does.
         rows = [ids or self.start_ids for ids in encoded for _ in range(copies)]
         generator = None
-        if seed is not None and not greedy:
-            generator = torch.Generator(self.device).manual_seed(seed)
+        if shared_seed is not None and not greedy:
+            generator = torch.Generator(self.device).manual_seed(shared_seed)
+        own: list[Any] = [None] * len(rows)
+        if per_prompt and not greedy:
+            seeds = list(seed)  # type: ignore[arg-type]
+            if len(seeds) != len(prompts):
+                raise ValueError(f"{len(seeds)} seeds for {len(prompts)} prompts")
+            own = [self.row_generator(s, copy) for s in seeds for copy in range(copies)]
         done: list[Generation | None] = [None] * len(rows)
         if params.max_tokens > 0:
             decoder = self.decoder(params, generator=generator, ignore_eos=ignore_eos, bill=False)
             # Similar lengths admitted together waste less padding.
             for r in sorted(range(len(rows)), key=lambda r: len(rows[r])):
-                decoder.submit(rows[r], r)
+                decoder.submit(rows[r], r, own[r])
             for r, gen in decoder.run():
                 done[r] = gen
         else:
@@ -166,6 +177,12 @@ class TransformersLLM(BaseLLM):
             self.usage.add(len(ids), sum(g.completion_tokens for g in gens))
             results.append(gens)
         return results
+
+    def row_generator(self, seed: int, copy: int = 0) -> torch.Generator:
+        """The generator that samples one row alone: copy ``copy`` of a prompt seeded ``seed``."""
+        import torch
+
+        return torch.Generator(self.device).manual_seed((seed + copy * 0x9E3779B97F4A7C15) % 2**63)
 
     def decoder(
         self,

@@ -168,7 +168,12 @@ def role_messages(
 
 
 def generate_replies(
-    llm: LLM, prompts: Sequence[list[Message]], *, temperature: float, max_tokens: int, seed: int
+    llm: LLM,
+    prompts: Sequence[list[Message]],
+    *,
+    temperature: float,
+    max_tokens: int,
+    seed: int | Sequence[int],
 ) -> list[str]:
     """One cleaned reply per chat prompt, in one batched call."""
     if not prompts:
@@ -212,7 +217,7 @@ class LLMPartner(BaseAgent):
         self.seed = seed
         self._calls = 0
 
-    def generate(self, prompts: Sequence[list[Message]], seed: int) -> list[str]:
+    def generate(self, prompts: Sequence[list[Message]], seed: int | Sequence[int]) -> list[str]:
         return generate_replies(
             self.llm, prompts, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed
         )
@@ -231,7 +236,14 @@ class LLMPartner(BaseAgent):
     def act(self, observation: Any, info: dict[str, Any]) -> str:
         return self.act_batch([observation], [info])[0]
 
-    def act_batch(self, observations: Sequence[Any], infos: Sequence[dict[str, Any]]) -> list:
+    def act_batch(
+        self,
+        observations: Sequence[Any],
+        infos: Sequence[dict[str, Any]],
+        seeds: Sequence[int] | None = None,
+    ) -> list:
+        """As ``LLMAgent.act_batch``: ``seeds`` (one per row, from the row's episode key)
+        sample each row alone; without them the call's seed counts calls."""
         speaking = [i for i, info in enumerate(infos) if info.get("to_act", True)]
         prompts = [
             role_messages(
@@ -242,7 +254,10 @@ class LLMPartner(BaseAgent):
             for i in speaking
         ]
         self._calls += 1
-        replies = self.generate(prompts, seed=self.seed + self._calls)
+        seed: int | list[int] = self.seed + self._calls
+        if seeds is not None:
+            seed = [(seeds[i] + self.seed) % 2**31 for i in speaking]
+        replies = self.generate(prompts, seed=seed)
         actions = [""] * len(infos)
         for i, reply in zip(speaking, replies, strict=True):
             actions[i] = reply
