@@ -89,7 +89,8 @@ def run_episodes(
     ``"continuous"`` (an ``LLMAgent`` on a single-agent env, on a model with continuous
     batching, e.g. the embedded SmolLM2) decodes every copy's prompt in one running batch and
     steps a copy as soon as its own completion ends; ``"auto"`` picks it where the agent
-    allows. With greedy decoding both give the same episodes. ``returns`` are the episodes'
+    allows. Both give the same episodes (a sampling agent draws each row with its episode's
+    ``act_seed``). ``returns`` are the episodes'
     returns (a multi-agent env's: the seats' mean); ``metrics`` adds each seat's mean return
     there, and the env class's ``summarize`` over the final infos.
     """
