@@ -238,6 +238,19 @@ def test_client_retries_overload_then_succeeds(stub):
     }
 
 
+def test_each_prompt_of_a_call_sends_its_own_seed(stub):
+    server = stub([(200, OK_COMPLETION)] * 3)
+    llm = OpenAICompatibleLLM("m", server.url, api_key="k")
+    llm.generate(["a", "b", "c"], temperature=1.0, seed=[5, 6, 7])
+    assert sorted((body["prompt"], body["seed"]) for _, body in server.requests) == [
+        ("a", 5),
+        ("b", 6),
+        ("c", 7),
+    ]
+    with pytest.raises(ValueError, match="2 seeds for 3 prompts"):
+        llm.generate(["a", "b", "c"], seed=[1, 2])
+
+
 def test_scoring_against_a_server_without_echo_says_so(stub):
     server = stub([(400, {"message": "echo is not supported"}), (404, {"detail": "Not Found"})])
     llm = OpenAICompatibleLLM("m", server.url, max_retries=0)
