@@ -71,9 +71,11 @@ class Config:
     max_depth: int = 4  # PBT's four turns
     max_tokens: int = 48
     seeds: tuple[int, ...] = (0, 1, 2)
-    # SFT and DPO each take this many passes over the pairs (at least 2 steps, at most
-    # max_steps): the pair count is only known once the trees are built
-    epochs: float = 3.0
+    # SFT and DPO each take this many passes over the pairs (PBT's DPO: 5), within
+    # [min_steps, max_steps]: the pair count is only known once the trees are built, and the
+    # 135M model's trees hold few accept pairs, so balancing leaves few pairs
+    epochs: float = 5.0
+    min_steps: int = 8
     max_steps: int = 40
     batch_size: int = 2
     grad_accum: int = 4
@@ -89,6 +91,7 @@ QUICK = Config(
     max_tokens=32,
     seeds=(0, 1),
     epochs=1.0,
+    min_steps=2,
     batch_size=2,
     grad_accum=1,
     pairs="all",  # a handful of trees rarely holds a resist or accept pair
@@ -274,7 +277,7 @@ def stage_pairs(trees: Sequence[pt.Tree], config: Config, work: Path) -> dict[st
 def training_steps(config: Config, n_pairs: int) -> int:
     """Optimizer steps for ``config.epochs`` passes over ``n_pairs`` pairs."""
     steps = math.ceil(config.epochs * n_pairs / (config.batch_size * config.grad_accum))
-    return min(max(2, steps), config.max_steps)
+    return min(max(config.min_steps, steps), config.max_steps)
 
 
 def train_sft(

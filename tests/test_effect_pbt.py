@@ -151,7 +151,8 @@ def test_quick_run_end_to_end_and_resume(effect, tmp_path, capsys) -> None:
 
 
 def test_training_steps_cover_the_pairs_epochs_times_within_bounds(effect) -> None:
-    config = replace(effect.Config(), epochs=3.0, max_steps=40, batch_size=2, grad_accum=4)
+    config = replace(effect.Config(), epochs=3.0, min_steps=2, max_steps=40, batch_size=2,
+                     grad_accum=4)  # fmt: skip
     assert effect.training_steps(config, 20) == 8  # 60 pair passes, 8 a step
     assert effect.training_steps(config, 1) == 2
     assert effect.training_steps(config, 1000) == 40
