@@ -1,12 +1,12 @@
 """The README's quick commands, run as a new user runs them, so the README cannot drift.
 
 A fenced ``bash`` or ``python`` block right after a ``<!-- walkthrough -->`` comment is a
-walkthrough block (``<!-- walkthrough slow -->`` when it loads the embedded LLM or trains).
-Each block runs in one scratch folder shared by the whole module, in README order, so a block
-may use what an earlier one wrote: a bash block command by command, a python block as one
-script. A command passes when it exits 0 and every path it names after ``--out``,
-``--out-dir`` or ``--runs`` holds a non-empty file (or is a folder holding one), or, naming
-none, when it prints something. Each command's time is printed
+walkthrough block (``<!-- walkthrough slow -->`` when it loads the embedded LLM, trains, or
+starts a Ray cluster). Each block runs in one scratch folder shared by the whole module, in
+README order, so a block may use what an earlier one wrote: a bash block command by command, a
+python block as one script. A command passes when it exits 0 and every path it names after
+``--out``, ``--out-dir``, ``--runs``, ``--workdir`` or ``--results`` holds a non-empty file (or
+is a folder holding one), or, naming none, when it prints something. Each command's time is printed
 (``-s`` shows it): the README's quick sizes are meant to take under two minutes each.
 """
 
@@ -25,7 +25,7 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"<!-- walkthrough( slow)? -->\s*\n```(bash|python)\n(.*?)```", re.DOTALL)
-OUTPUT_FLAGS = ("--out", "--out-dir", "--runs")
+OUTPUT_FLAGS = ("--out", "--out-dir", "--runs", "--workdir", "--results")
 COMMAND_TIMEOUT_S = 1800  # a hung command fails; the two-minute target is reported, not asserted
 
 
@@ -94,8 +94,10 @@ def test_the_readme_marks_its_quick_commands() -> None:
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """The folder every block runs in, and an environment that keeps it offline and away
-    from the user's leaderboard database."""
+    from the user's leaderboard database. ``benchmarks/`` is linked in, so that its scripts
+    run as from a checkout's root."""
     folder = tmp_path_factory.mktemp("walkthrough")
+    (folder / "benchmarks").symlink_to(README.parent / "benchmarks", target_is_directory=True)
     env = dict(os.environ)
     env.update(
         HF_HUB_OFFLINE="1",
