@@ -90,3 +90,30 @@ def test_bad_settings_are_refused(student_factory) -> None:
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="unknown student"):
         student_factory("no-such-model")
+
+
+def test_the_training_bar_moves_per_optimizer_step_and_changes_nothing(
+    student_factory, monkeypatch
+) -> None:
+    from societygym import progress
+
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)
+    bars = []
+    real_bar = progress.bar
+
+    def spy(total, desc, *args, **kwargs):
+        bar = real_bar(total, desc, *args, **kwargs)
+        bar.shown = not bar.disable  # closing a bar disables it
+        bars.append(bar)
+        return bar
+
+    monkeypatch.setattr(progress, "bar", spy)
+    student = student_factory("tiny", train_config=TrainConfig(epochs=2, batch_size=4))
+    hidden = student.train(PAIRS, seed=3).losses  # outside show_stages: no bar shows
+    student.reset()
+    with progress.show_stages():
+        shown = student.train(PAIRS, seed=3).losses
+    assert shown == hidden  # the bar draws no randomness
+    # 8 pairs in batches of 4 for 2 epochs: 4 optimizer steps, each one moved the bar
+    assert [(b.shown, b.total) for b in bars] == [(False, 4), (True, 4)] and bars[-1].n == 4
+    assert bars[-1].postfix.startswith("epoch 2/2, loss ")
