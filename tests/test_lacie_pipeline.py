@@ -281,33 +281,10 @@ def _load_effect_lacie():
 
 @pytest.mark.slow
 def test_effect_lacie_quick_run_and_resume(tmp_path, capsys):
-    """The whole benchmark at a tiny size (tiny model), then a resumed re-run that redoes
-    nothing. The records stage is seeded with judged scripted utterances: the tiny model's
-    random text would give no pairs to train on."""
+    """The whole benchmark at its quick size (tiny model: its samples, ranked by the tiny LLM
+    listener, give pairs), then a resumed re-run that redoes nothing."""
     effect = _load_effect_lacie()
     work, results = tmp_path / "work", tmp_path / "results"
-    work.mkdir()
-    styles = (
-        "I'm absolutely certain it is {a}.",
-        "I have no idea, maybe {a}?",
-        "It's {a}.",
-    )
-    records = [
-        {
-            "question_id": f"q{k}",
-            "question": f"What is thing {k}?",
-            "answers": [f"Right{k}"],
-            "utterance": style.format(a=answer),
-            "sample": s,
-        }
-        for k in range(4)
-        for s, (style, answer) in enumerate(
-            (style, answer) for style in styles for answer in (f"Right{k}", f"Wrong{k}")
-        )
-    ]
-    lacie.write_jsonl(lacie.judge(records, LexicalListener()), work / "records.jsonl")
-    (work / "records.done").touch()
-
     argv = ["--quick", "--workdir", str(work), "--results", str(results)]
     first = effect.main(argv)
     out = capsys.readouterr().out
