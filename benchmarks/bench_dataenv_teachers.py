@@ -38,6 +38,7 @@ from typing import Any
 
 from effect_power import power  # sibling modules: the script's folder is on sys.path
 from effect_rows import effect_row
+from torch_threads import add_threads_argument, use_threads
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASE = "no-state"
@@ -393,15 +394,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--teachers", nargs="+", choices=TEACHERS, default=TEACHERS, help="play only these"
     )
-    parser.add_argument(
-        "--threads", type=int, help="torch threads (1 on a shared CPU: spinning threads waste it)"
-    )
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     # the env's one line per teaching iteration (loss, accuracy per skill) on stderr
     logging.getLogger("societygym.envs.dataenv").setLevel(logging.INFO)
     presets = QUICK if args.quick else PRESETS

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from effect_rows import effect_row
+from torch_threads import add_threads_argument, use_threads
 
 import societygym  # noqa: F401  (registers the ids)
 from societygym.integrations.trl import (
@@ -508,7 +509,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     parser.add_argument("--steps", type=int, help="GRPO steps per seed")
     parser.add_argument("--eval-episodes", type=int)
     parser.add_argument("--model", help="embedded or tiny")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads)
     config = QUICK if args.quick else Config()
     overrides = {
         "tasks": tuple(args.tasks) if args.tasks else None,

@@ -33,8 +33,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-# sibling modules: the script's folder is on sys.path
-from effect_rows import effect_row, plot_rows
+from effect_rows import effect_row, plot_rows  # sibling modules: the script's folder is on sys.path
+from torch_threads import add_threads_argument, use_threads
 
 from societygym.baselines import lacie
 from societygym.envs.trivia import metrics, outcomes
@@ -366,15 +366,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train-questions", type=int)
     parser.add_argument("--test-questions", type=int)
     parser.add_argument("--samples", type=int, help="samples per train question")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch threads (more only on idle cores)"
-    )
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
-    import torch
-
-    # On shared cores, torch's spinning worker threads cost about 10x (quick run, load 3:
-    # 225 s with the default threads, 18 s with one).
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     config = QUICK if args.quick else Config()
     overrides = {
         "seeds": tuple(args.seeds) if args.seeds else None,
