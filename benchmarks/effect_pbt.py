@@ -24,7 +24,7 @@ compares it with every seed's trained model (95% Student-t interval over seeds o
 paired difference, ``effect_rows``). Per-item counts (right before/after, gained, lost) go
 in ``counts``. Writes ``effect_pbt.json`` and ``effect_pbt.png`` into ``--results``.
 
-    python benchmarks/effect_pbt.py                # default size, about an hour on 2 CPU cores
+    python benchmarks/effect_pbt.py                # default size, about 1.6 h on 2 busy CPU cores
     python benchmarks/effect_pbt.py --quick        # a smoke run, about two minutes
 """
 
@@ -60,9 +60,9 @@ ENVS = ("Persuasion-Balanced-v0", "Persuasion-AreYouSure-v0", "Persuasion-Misinf
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    # Sized for 2 shared CPU cores, where the 135M model writes about two 48-token replies
-    # a second in batches: selection ~5 min, trees ~10 min, each seed's training ~5 min and
-    # each evaluation ~4 min.
+    # Sized for 2 shared CPU cores, where the 135M model writes one to two 48-token replies
+    # a second in batches. Measured: probing ~20 min, trees ~15 min, each seed's training
+    # ~12.5 min (SFT 20 s a step, DPO 40 s) and each evaluation ~4.5 min.
     # about one in five is answered right only sometimes (the rest never)
     train_candidates: int = 240  # train questions probed for the trees
     eval_candidates: int = 320  # questions probed for the evaluation
@@ -71,9 +71,10 @@ class Config:
     max_depth: int = 4  # PBT's four turns
     max_tokens: int = 48
     seeds: tuple[int, ...] = (0, 1, 2)
-    # SFT and DPO each take this many passes over the pairs (PBT's DPO: 5; 3 fit the hour
-    # here), within [min_steps, max_steps]: the pair count is only known once the trees are
-    # built, and the 135M model's trees hold few accept pairs, so balancing leaves few
+    # SFT and DPO each take this many passes over the pairs (PBT's DPO: 5; 3 keep a seed's
+    # training near 12 min here), within [min_steps, max_steps]: the pair count is known
+    # only once the trees are built, and the 135M model's trees hold few accept pairs, so
+    # balancing leaves few
     epochs: float = 3.0
     min_steps: int = 8
     max_steps: int = 40
