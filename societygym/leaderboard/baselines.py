@@ -44,6 +44,7 @@ _TEXT = ("trivia", "persuasion", "programs")
 # otherwise repeats itself up to the agent's default 512 (36 s an episode on one core)
 _REGAL_ARGS = {"max_tokens": 256}
 _LACIE_CHECKPOINT = "runs/effect_lacie/train/seed0"  # relative to the working directory
+_PBT_CHECKPOINT = "runs/effect_pbt/train/seed0/model"  # SFT and DPO merged: a full model
 
 
 def _teaching_baselines() -> list[Baseline]:
@@ -104,6 +105,16 @@ BASELINES: tuple[Baseline, ...] = (
         expensive=True,
         checkpoint=_LACIE_CHECKPOINT,
         made_by="python benchmarks/effect_lacie.py",
+    ),
+    # The embedded model after PBT's SFT and DPO (first training seed of the effect experiment).
+    Baseline(
+        "baselines/llm-embedded-pbt",
+        "llm",
+        ("persuasion",),
+        {"llm": f"hf:{_PBT_CHECKPOINT}"},
+        expensive=True,
+        checkpoint=_PBT_CHECKPOINT,
+        made_by="python benchmarks/effect_pbt.py",
     ),
     Baseline(
         "baselines/regal-primitive",
