@@ -44,6 +44,7 @@ from typing import Any
 # sibling modules: the script's folder is on sys.path
 from effect_power import power
 from effect_rows import effect_row, plot_rows
+from torch_threads import add_threads_argument, use_threads
 
 from societygym import progress as progress_bars
 from societygym.baselines import persuasion_trees as pt
@@ -523,11 +524,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--results", help=f"where the JSON and PNG go ({RESULTS}; --quick: the workdir)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="training seeds (at least 3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(args.threads)  # the machine's cores are shared
+    use_threads(args.threads)
     config = QUICK if args.quick else Config()
     if args.seeds:
         config = dataclasses.replace(config, seeds=tuple(args.seeds))
