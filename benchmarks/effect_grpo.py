@@ -12,10 +12,15 @@ group's samples differ in reward; a group where all samples tie teaches nothing)
   most ``textcraft_max_steps`` commands, played turn by turn (TRL's multi-turn environment,
   each reply a command); every fourth goal is held out. The prompt states the command
   grammar with one worked example (ADaPT prompts with examples too): without it the model
-  never writes a ``get`` command. ``success`` is the accuracy.
+  never writes a ``get`` command. ``success`` is the accuracy. Even so the base model
+  crafts nothing (0 of 32 samples; every group ties at 0), so GRPO starts from a warm-up:
+  LoRA SFT on the recipe planner's command sequences for training goals (``warmup_*``),
+  as DeepSeekMath runs GRPO over an SFT model. "base" in its rows is that warmed-up model;
+  the results' ``warmup`` holds the pretrained model's numbers.
 
 Stages per task (each checkpointed under ``--workdir/<env id>``; re-running resumes):
 
+0. ``warmup`` (TextCraft): the SFT model GRPO starts from, shared by every seed.
 1. ``variance``: the base model samples ``num_generations`` completions of a few training
    prompts at the training temperature; the share of groups whose rewards differ is what
    GRPO can learn from.
@@ -66,6 +71,7 @@ TEXTCRAFT_PROMPT = (
     "Replies: get 1 oak log\ncraft 4 oak planks using 1 oak log\n\n{observation}"
 )
 EVAL_SEED = 10_000  # held-out episodes are keyed (EVAL_SEED, i); training uses (seed, i)
+WARMUP_SEED = 20_000  # the warm-up's demonstration episodes (training goals)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +91,14 @@ class Config:
     textcraft_max_steps: int = 4
     textcraft_turn_tokens: int = 20
     textcraft_max_tokens: int = 160  # the whole episode's replies and env answers
+    # The warm-up before GRPO on TextCraft (the base model never crafts a goal, so no group
+    # differs in reward): LoRA SFT on the planner's command sequences for this many training
+    # episodes, merged into the model GRPO starts from; 0 skips it.
+    # (Pilot: 30 steps at 1e-4 on attention q/v only left the model echoing the recipe.)
+    warmup_episodes: int = 108
+    warmup_steps: int = 60
+    warmup_batch: int = 8
+    warmup_learning_rate: float = 5e-4
     save_steps: int = 5  # a checkpoint every 5 steps; an interrupted seed resumes there
     # Skip training a task where no base group's rewards differ: GRPO's advantages would all
     # be 0. Off for the quick run, whose random tiny model only checks the plumbing.
@@ -104,6 +118,9 @@ QUICK = Config(
     textcraft_max_tokens=40,
     save_steps=1,
     require_signal=False,
+    warmup_episodes=4,
+    warmup_steps=1,
+    warmup_batch=2,
 )
 
 
@@ -121,6 +138,7 @@ class Task:
     max_turns: int = 1
     prompt: str | None = None
     describe: str = ""
+    warmup: bool = False  # SFT on planner demonstrations before GRPO (``stage_warmup``)
 
 
 def make_task(env_id: str, config: Config) -> Task:
@@ -150,6 +168,7 @@ def make_task(env_id: str, config: Config) -> Task:
             prompt=TEXTCRAFT_PROMPT,
             describe=f"depth-1 goals, no distractors, {config.textcraft_max_steps} steps; "
             f"{len(train)} train goals, {len(held_out)} held out",
+            warmup=config.warmup_episodes > 0,
         )
     raise ValueError(f"no GRPO task for {env_id!r}: use Trivia-Calibration-v0 or TextCraft-v0")
 
@@ -266,14 +285,14 @@ def _play_turns(
     ]
 
 
-def load_policy(config: Config, task: Task, adapter: Path | None) -> Any:
-    """The base model (or with ``adapter`` merged) as an LLM backend; multi-turn tasks get
-    the replies chat template their training used."""
+def load_policy(model: str, task: Task, adapter: Path | None) -> Any:
+    """``model`` (a ``model_dir`` spec; with ``adapter`` merged) as an LLM backend;
+    multi-turn tasks get the replies chat template their training used."""
     from societygym.baselines.lacie import load_speaker
     from societygym.integrations.tool_template import with_tool_template
     from societygym.integrations.trl_grpo import model_dir
 
-    llm = load_speaker(adapter, model_dir(config.model))
+    llm = load_speaker(adapter, model_dir(model))
     if task.multi_turn:
         with_tool_template(llm.tokenizer, "replies")
     return llm
@@ -302,12 +321,79 @@ def cached(path: Path, compute: Callable[[], Any]) -> Any:
     return value
 
 
-def stage_variance(config: Config, task: Task, work: Path) -> dict[str, Any]:
+def demonstrations(task: Task, kwargs: dict[str, Any], rows: Sequence[dict]) -> list[dict]:
+    """The TextCraft planner's command sequence for each row's goal, played through the
+    training protocol (each command a reply, the env's answer the next user turn), as
+    prompt-completion SFT rows: one per command, its prompt the conversation so far."""
+    from societygym.envs.programs.textcraft.planner import solve
+    from societygym.integrations.trl import environment_factory
+
+    make = environment_factory(task.env_id, kwargs, prompt=task.prompt)
+    out = []
+    for row in rows:
+        env = make()
+        env.reset(row["seed"], row["index"])
+        game = env.env.unwrapped
+        chat = list(row["prompt"])
+        for command in solve(game.task.goal, game.book):
+            reply = {"role": "assistant", "content": command}
+            out.append({"prompt": list(chat), "completion": [reply]})
+            chat += [reply, {"role": "user", "content": env.act(command)}]
+        if env.get_reward() < 1.0:
+            raise RuntimeError(f"the planner did not craft {game.task.goal!r}: {chat[-1]}")
+    return out
+
+
+def stage_warmup(config: Config, task: Task, work: Path) -> str:
+    """The model GRPO starts from: ``config.model``, or for a warm-up task that model after
+    LoRA SFT on planner demonstrations (``warmup/model``, merged; built once, shared by
+    every seed)."""
+    from sft_lora import sft_lora
+
+    from societygym.integrations.tool_template import chat_template
+    from societygym.integrations.trl_grpo import model_dir
+
+    if not task.warmup:
+        return config.model
+    out = work / "warmup" / "model"
+    if not (out / "config.json").exists():
+        rows = task_rows(task, config.warmup_episodes, WARMUP_SEED, task.train_kwargs)
+        demos = demonstrations(task, task.train_kwargs, rows)
+        log(f"{task.env_id} warm-up: {config.warmup_steps} SFT steps on {len(demos)} planner "
+            f"commands from {len(rows)} training episodes")  # fmt: skip
+        start = time.perf_counter()
+        losses = sft_lora(
+            demos,
+            model_dir(config.model),
+            out,
+            steps=config.warmup_steps,
+            batch_size=config.warmup_batch,
+            learning_rate=config.warmup_learning_rate,
+            seed=WARMUP_SEED,
+            chat_template=chat_template("replies"),
+            lora_r=config.lora_r,
+            target_modules="all-linear",  # as GRPO's LoRA
+        )
+        summary = {
+            "episodes": len(rows),
+            "commands": len(demos),
+            "steps": config.warmup_steps,
+            "loss_first": losses[0]["loss"],
+            "loss_last": losses[-1]["loss"],
+            "seconds": round(time.perf_counter() - start),
+        }
+        (work / "warmup" / "summary.json").write_text(json.dumps(summary, indent=1))
+        log(f"{task.env_id} warm-up: loss {summary['loss_first']:.3f} -> "
+            f"{summary['loss_last']:.3f} in {summary['seconds']} s")  # fmt: skip
+    return str(out)
+
+
+def stage_variance(config: Config, task: Task, work: Path, start: str) -> dict[str, Any]:
     def probe() -> dict[str, Any]:
         log(f"{task.env_id} variance: {config.variance_prompts} groups of "
             f"{config.num_generations} base samples")  # fmt: skip
         rows = task_rows(task, config.variance_prompts, 0, task.train_kwargs)
-        llm = load_policy(config, task, None)
+        llm = load_policy(start, task, None)
         repeated = [r for r in rows for _ in range(config.num_generations)]
         played = play(llm, task, task.train_kwargs, repeated, config.temperature, seed=0)
         groups = [
@@ -327,12 +413,14 @@ def stage_variance(config: Config, task: Task, work: Path) -> dict[str, Any]:
     return result
 
 
-def stage_eval(config: Config, task: Task, work: Path, name: str, adapter: Path | None) -> dict:
+def stage_eval(
+    config: Config, task: Task, work: Path, name: str, model: str, adapter: Path | None
+) -> dict:
     def evaluate() -> dict[str, Any]:
         log(f"{task.env_id} eval {name}: {config.eval_episodes} held-out episodes, greedy")
         start = time.perf_counter()
         rows = task_rows(task, config.eval_episodes, EVAL_SEED, task.eval_kwargs)
-        llm = load_policy(config, task, adapter)
+        llm = load_policy(model, task, adapter)
         played = play(llm, task, task.eval_kwargs, rows, 0.0, seed=EVAL_SEED)
         return {
             "accuracy": statistics.fmean(p["success"] for p in played),
@@ -347,7 +435,7 @@ def stage_eval(config: Config, task: Task, work: Path, name: str, adapter: Path 
     return result
 
 
-def stage_train(config: Config, task: Task, work: Path, seed: int) -> dict[str, Any]:
+def stage_train(config: Config, task: Task, work: Path, seed: int, start: str) -> dict[str, Any]:
     from societygym.integrations.trl_grpo import train_grpo
 
     out = work / f"seed{seed}"
@@ -357,7 +445,7 @@ def stage_train(config: Config, task: Task, work: Path, seed: int) -> dict[str, 
         start = time.perf_counter()
         train_grpo(
             task.env_id,
-            model=config.model,
+            model=start,
             env_kwargs=task.train_kwargs,
             steps=config.steps,
             prompts_per_step=config.prompts_per_step,
@@ -428,7 +516,13 @@ def result_rows(
     ]
 
 
-def plot(env_id: str, curves: dict[int, list[dict]], rows: list[dict], path: Path) -> None:
+def plot(
+    env_id: str,
+    curves: dict[int, list[dict]],
+    rows: list[dict],
+    path: Path,
+    warmup: dict[str, Any] | None = None,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -449,14 +543,33 @@ def plot(env_id: str, curves: dict[int, list[dict]], rows: list[dict], path: Pat
     accuracy = next(r for r in rows if r["metric"] == "heldout/accuracy")
     lo, hi = accuracy["diff_lo"], accuracy["diff_hi"]
     error = [[accuracy["diff"] - lo], [hi - accuracy["diff"]]] if lo is not None else None
-    right.bar([0], [accuracy["base"]], 0.6, label="base")
-    right.bar([1], [accuracy["trained"]], 0.6, yerr=error, capsize=4, label="GRPO")
-    right.set_xticks([0, 1], ["base", f"GRPO ({accuracy['seeds']} seeds)"])
+    bars = [("base", accuracy["base"], None)]
+    if warmup:  # the model before the warm-up, then the warmed-up one GRPO starts from
+        bars = [("pretrained", warmup["pretrained_accuracy"], None), ("SFT warm-up", *bars[0][1:])]
+    bars.append((f"GRPO ({accuracy['seeds']} seeds)", accuracy["trained"], error))
+    for i, (_, height, yerr) in enumerate(bars):
+        right.bar([i], [height], 0.6, yerr=yerr, capsize=4)
+    right.set_xticks(range(len(bars)), [label for label, _, _ in bars])
     right.set_ylim(0, 1)
     right.set_title("held-out accuracy (greedy)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def warmup_summary(config: Config, task: Task, work: Path) -> dict[str, Any] | None:
+    """For a warm-up task: the SFT run's summary and the model before it (held-out accuracy
+    and reward of ``config.model``), so a reader sees what the warm-up did and what GRPO
+    added; "base" in the rows is the warmed-up model GRPO starts from."""
+    if not task.warmup:
+        return None
+    pretrained = stage_eval(config, task, work, "pretrained", config.model, None)
+    summary = json.loads((work / "warmup" / "summary.json").read_text())
+    return {
+        **summary,
+        "pretrained_accuracy": pretrained["accuracy"],
+        "pretrained_reward": pretrained["reward"],
+    }
 
 
 def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str, Any] | None:
@@ -466,18 +579,21 @@ def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str
     task = make_task(env_id, config)
     work = work / env_id
     log(f"{env_id}: {task.describe}")
-    variance = stage_variance(config, task, work)
+    start = stage_warmup(config, task, work)
+    variance = stage_variance(config, task, work, start)
     if config.require_signal and variance["groups_with_signal"] == 0:
         log(f"{env_id}: SKIPPED, every base group's samples earned the same reward, so GRPO "
             "would learn nothing: make the slice easier or the reward denser")  # fmt: skip
         return None
-    base = stage_eval(config, task, work, "base", None)
+    warmup = warmup_summary(config, task, work)
+    base = stage_eval(config, task, work, "base", start, None)
     trained, curves, seconds = [], {}, {}
     result: dict[str, Any] = {}
     for seed in config.seeds:
-        run = stage_train(config, task, work, seed)
+        run = stage_train(config, task, work, seed, start)
         curves[seed], seconds[seed] = run["curve"], run["seconds"]
-        trained.append(stage_eval(config, task, work, f"trained-seed{seed}", run["adapter"]))
+        name = f"trained-seed{seed}"
+        trained.append(stage_eval(config, task, work, name, start, run["adapter"]))
         rows = result_rows(base, trained, list(curves.values()))
         result = {
             "env_id": env_id,
@@ -486,6 +602,7 @@ def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str
             "config": dataclasses.asdict(config),
             "interval": "95% Student-t over training seeds of the paired difference",
             "variance": {k: v for k, v in variance.items() if k != "groups"},
+            **({"warmup": warmup} if warmup else {}),
             "rows": rows,
             "curves": {str(s): [e["reward"] for e in c] for s, c in curves.items()},
             "train_seconds": {str(s): v for s, v in seconds.items()},
@@ -493,7 +610,7 @@ def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str
         }
         results.mkdir(parents=True, exist_ok=True)
         (results / f"effect_grpo_{env_id}.json").write_text(json.dumps(result, indent=1) + "\n")
-        plot(env_id, curves, rows, results / f"effect_grpo_{env_id}.png")
+        plot(env_id, curves, rows, results / f"effect_grpo_{env_id}.png", warmup)
         log(f"{env_id}: {len(curves)}/{len(config.seeds)} seeds -> "
             f"{results / f'effect_grpo_{env_id}.json'}")  # fmt: skip
     return result

@@ -44,6 +44,7 @@ from typing import Any
 # sibling modules: the script's folder is on sys.path
 from effect_power import power
 from effect_rows import effect_row, plot_rows
+from sft_lora import sft_lora
 from torch_threads import add_threads_argument, use_threads
 
 from societygym import progress as progress_bars
@@ -286,44 +287,17 @@ def train_sft(
     rows_path: Path, base_dir: Path, out: Path, config: Config, seed: int, steps: int
 ) -> list[dict[str, float]]:
     """LoRA SFT on the chosen replies (loss on the reply only), merged into a full model
-    saved in ``out`` so that DPO can start from it and use it as its reference."""
-    import torch
-    from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
-
-    cuda = torch.cuda.is_available()
-    args = SFTConfig(
-        output_dir=str(out / "sft-adapter"),
-        max_steps=steps,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
+    saved in ``out / "sft"`` so that DPO can start from it and use it as its reference."""
+    return sft_lora(
+        read_jsonl(rows_path),
+        base_dir,
+        out / "sft",
+        steps=steps,
+        batch_size=config.batch_size,
+        grad_accum=config.grad_accum,
         learning_rate=config.learning_rate,
-        lr_scheduler_type="cosine",
-        warmup_steps=min(10, max(1, steps // 4)),
-        max_length=512,
-        bf16=cuda and torch.cuda.is_bf16_supported(),
         seed=seed,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=not progress_bars.enabled(),
     )
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(read_jsonl(rows_path)),
-        processing_class=tokenizer,
-        peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, task_type="CAUSAL_LM"),
-    )
-    trainer.train()
-    merged = trainer.model.merge_and_unload()
-    merged.save_pretrained(out / "sft")
-    tokenizer.save_pretrained(out / "sft")
-    return [entry for entry in trainer.state.log_history if "loss" in entry]
 
 
 def merge_adapter(base_dir: Path, adapter_dir: Path, out: Path) -> None:

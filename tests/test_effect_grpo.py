@@ -65,6 +65,29 @@ def test_textcraft_slice_holds_out_whole_goals(bench):
         grpo.make_task("ReGAL-Logo-v0", grpo.Config())
 
 
+def test_textcraft_warmup_demonstrations_are_the_planners_winning_turns(bench):
+    grpo = bench.import_module("effect_grpo")
+    task = grpo.make_task("TextCraft-v0", grpo.Config())
+    assert task.warmup and not grpo.make_task("Trivia-Calibration-v0", grpo.Config()).warmup
+    rows = grpo.task_rows(task, 6, grpo.WARMUP_SEED, task.train_kwargs)
+    demos = grpo.demonstrations(task, task.train_kwargs, rows)
+    assert len(demos) >= 2 * len(rows)  # at least a get and a craft per goal
+    held_out = {t.goal for t in task.eval_kwargs["tasks"]}
+    for demo in demos:
+        (reply,) = demo["completion"]
+        assert reply["role"] == "assistant" and reply["content"].split()[0] in ("get", "craft")
+        assert demo["prompt"][-1]["role"] == "user"  # the task, or the env's last answer
+        goal = demo["prompt"][0]["content"].rpartition("Goal: craft ")[2].partition(".")[0]
+        assert goal not in held_out
+    # each episode's later commands see the earlier ones and the env's answers
+    second = next(d for d in demos if len(d["prompt"]) == 3)
+    assert second["prompt"][1]["role"] == "assistant" and "Got" in second["prompt"][2]["content"]
+    # a planner that fails would train on losing turns: refused
+    broken = dict(task.train_kwargs, max_steps=1)
+    with pytest.raises(RuntimeError, match="did not craft"):
+        grpo.demonstrations(task, broken, rows)
+
+
 def test_a_task_whose_base_groups_all_tie_is_not_trained(bench, tmp_path, capsys):
     grpo = bench.import_module("effect_grpo")
     work = tmp_path / "work" / "Trivia-Calibration-v0"
@@ -100,6 +123,9 @@ def test_effect_grpo_quick_run_writes_rows_and_resumes(bench, tmp_path, capsys):
         assert all(len(curve) == 2 for curve in saved["curves"].values())
         base = json.loads((work / env_id / "eval" / "base.json").read_text())
         assert len(base["episodes"]) == 4
+    warmup = json.loads((results / "effect_grpo_TextCraft-v0.json").read_text())["warmup"]
+    assert warmup["commands"] >= 2 * warmup["episodes"] and warmup["steps"] == 1
+    assert (work / "TextCraft-v0" / "warmup" / "model" / "config.json").exists()
     again = grpo.main(argv)
     out = capsys.readouterr().out
     assert "train seed" not in out and "held-out episodes" not in out  # all checkpointed

@@ -185,6 +185,12 @@ class TRLEnvironment:
         self._log = log
         self._episode = Episode(seed=None, done=True)
 
+    @property
+    def env(self) -> Any:
+        """The env the episodes are played in (read it, e.g. for the current task; act
+        through ``act``)."""
+        return self._session.env
+
     def reset(self, seed: int = 0, index: int = 0, **_: Any) -> None:
         seed, index = int(seed), int(index)
         self._session.reset(seed, index)

@@ -45,6 +45,7 @@ _TEXT = ("trivia", "persuasion", "programs")
 _REGAL_ARGS = {"max_tokens": 256}
 _LACIE_CHECKPOINT = "runs/effect_lacie/train/seed0"  # relative to the working directory
 _PBT_CHECKPOINT = "runs/effect_pbt/train/seed0/model"  # SFT and DPO merged: a full model
+_GRPO_TRIVIA_CHECKPOINT = "runs/effect_grpo/Trivia-Calibration-v0/seed0"  # a LoRA adapter
 
 
 def _teaching_baselines() -> list[Baseline]:
@@ -115,6 +116,16 @@ BASELINES: tuple[Baseline, ...] = (
         expensive=True,
         checkpoint=_PBT_CHECKPOINT,
         made_by="python benchmarks/effect_pbt.py",
+    ),
+    # The embedded model after GRPO on trivia's capital families (first training seed).
+    Baseline(
+        "baselines/llm-embedded-grpo",
+        "llm",
+        ("trivia",),
+        {"llm": f"lora:{_GRPO_TRIVIA_CHECKPOINT}"},
+        expensive=True,
+        checkpoint=_GRPO_TRIVIA_CHECKPOINT,
+        made_by="python benchmarks/effect_grpo.py --tasks Trivia-Calibration-v0",
     ),
     Baseline(
         "baselines/regal-primitive",
