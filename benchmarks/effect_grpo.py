@@ -80,6 +80,9 @@ class Config:
     tasks: tuple[str, ...] = ("Trivia-Calibration-v0", "TextCraft-v0")
     seeds: tuple[int, ...] = (0, 1, 2)
     steps: int = 30
+    # a TextCraft step plays 4 turns (a generate call each) and trains on longer sequences:
+    # ~125 CPU s against trivia's ~35, so fewer steps fit a CPU budget
+    textcraft_steps: int = 20
     prompts_per_step: int = 4
     num_generations: int = 4
     learning_rate: float = 2e-4
@@ -118,6 +121,7 @@ QUICK = Config(
     textcraft_max_tokens=40,
     save_steps=1,
     require_signal=False,
+    textcraft_steps=2,
     warmup_episodes=4,
     warmup_steps=1,
     warmup_batch=2,
@@ -134,6 +138,7 @@ class Task:
     success: str  # the info key (trivia) or "success" (episode return 1) that is accuracy
     multi_turn: bool
     max_tokens: int  # single-step: the completion; multi-turn: the whole episode
+    steps: int  # GRPO steps per seed
     turn_tokens: int | None = None
     max_turns: int = 1
     prompt: str | None = None
@@ -152,6 +157,7 @@ def make_task(env_id: str, config: Config) -> Task:
             success="correct",
             multi_turn=False,
             max_tokens=config.trivia_max_tokens,
+            steps=config.steps,
             describe=f"embedded trivia, families {', '.join(TRIVIA_FAMILIES)}; train/test split",
         )
     if env_id == "TextCraft-v0":
@@ -163,6 +169,7 @@ def make_task(env_id: str, config: Config) -> Task:
             success="success",
             multi_turn=True,
             max_tokens=config.textcraft_max_tokens,
+            steps=config.textcraft_steps,
             turn_tokens=config.textcraft_turn_tokens,
             max_turns=config.textcraft_max_steps,
             prompt=TEXTCRAFT_PROMPT,
@@ -435,19 +442,19 @@ def stage_eval(
     return result
 
 
-def stage_train(config: Config, task: Task, work: Path, seed: int, start: str) -> dict[str, Any]:
+def stage_train(config: Config, task: Task, work: Path, seed: int, model: str) -> dict[str, Any]:
     from societygym.integrations.trl_grpo import train_grpo
 
     out = work / f"seed{seed}"
     done = out / "reward_curve.json"
     if not done.exists():
-        log(f"{task.env_id} train seed {seed}: {config.steps} GRPO steps")
+        log(f"{task.env_id} train seed {seed}: {task.steps} GRPO steps")
         start = time.perf_counter()
         train_grpo(
             task.env_id,
-            model=start,
+            model=model,
             env_kwargs=task.train_kwargs,
-            steps=config.steps,
+            steps=task.steps,
             prompts_per_step=config.prompts_per_step,
             num_generations=config.num_generations,
             max_completion_length=task.max_tokens,
@@ -466,7 +473,7 @@ def stage_train(config: Config, task: Task, work: Path, seed: int, start: str) -
         )
         seconds = time.perf_counter() - start
         (out / "seconds.json").write_text(json.dumps({"seconds": round(seconds)}))
-        log(f"{task.env_id} train seed {seed}: {seconds / config.steps:.0f} s/step")
+        log(f"{task.env_id} train seed {seed}: {seconds / task.steps:.0f} s/step")
     return {
         "curve": json.loads(done.read_text()),
         "seconds": json.loads((out / "seconds.json").read_text())["seconds"],
@@ -606,7 +613,7 @@ def run_task(config: Config, env_id: str, work: Path, results: Path) -> dict[str
             "rows": rows,
             "curves": {str(s): [e["reward"] for e in c] for s, c in curves.items()},
             "train_seconds": {str(s): v for s, v in seconds.items()},
-            "seconds_per_step": round(sum(seconds.values()) / (len(seconds) * config.steps), 1),
+            "seconds_per_step": round(sum(seconds.values()) / (len(seconds) * task.steps), 1),
         }
         results.mkdir(parents=True, exist_ok=True)
         (results / f"effect_grpo_{env_id}.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -623,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     parser.add_argument("--results", default=str(RESULTS), help="where the JSON and PNG go")
     parser.add_argument("--tasks", nargs="+", help="env ids (default: both)")
     parser.add_argument("--seeds", type=int, nargs="+", help="training seeds (at least 3)")
-    parser.add_argument("--steps", type=int, help="GRPO steps per seed")
+    parser.add_argument("--steps", type=int, help="GRPO steps per seed (every task)")
     parser.add_argument("--eval-episodes", type=int)
     parser.add_argument("--model", help="embedded or tiny")
     add_threads_argument(parser)
@@ -634,6 +641,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
         "tasks": tuple(args.tasks) if args.tasks else None,
         "seeds": tuple(args.seeds) if args.seeds else None,
         "steps": args.steps,
+        "textcraft_steps": args.steps,
         "eval_episodes": args.eval_episodes,
         "model": args.model,
     }
