@@ -83,6 +83,9 @@ class Config:
     # a TextCraft step plays 4 turns (a generate call each) and trains on longer sequences:
     # ~125 CPU s against trivia's ~35, so fewer steps fit a CPU budget
     textcraft_steps: int = 20
+    # backward passes over 4 of a step's 16 completions at a time (same update, see
+    # ``train_grpo``): in one pass a TextCraft step took ~11 GB, two seeds did not fit in 23
+    textcraft_micro_batch: int = 4
     prompts_per_step: int = 4
     num_generations: int = 4
     learning_rate: float = 2e-4
@@ -122,6 +125,7 @@ QUICK = Config(
     save_steps=1,
     require_signal=False,
     textcraft_steps=2,
+    textcraft_micro_batch=2,
     warmup_episodes=4,
     warmup_steps=1,
     warmup_batch=2,
@@ -139,6 +143,7 @@ class Task:
     multi_turn: bool
     max_tokens: int  # single-step: the completion; multi-turn: the whole episode
     steps: int  # GRPO steps per seed
+    micro_batch: int | None = None  # ``train_grpo``'s; None: the whole step at once
     turn_tokens: int | None = None
     max_turns: int = 1
     prompt: str | None = None
@@ -170,6 +175,7 @@ def make_task(env_id: str, config: Config) -> Task:
             multi_turn=True,
             max_tokens=config.textcraft_max_tokens,
             steps=config.textcraft_steps,
+            micro_batch=config.textcraft_micro_batch,
             turn_tokens=config.textcraft_turn_tokens,
             max_turns=config.textcraft_max_steps,
             prompt=TEXTCRAFT_PROMPT,
@@ -331,7 +337,8 @@ def cached(path: Path, compute: Callable[[], Any]) -> Any:
 def demonstrations(task: Task, kwargs: dict[str, Any], rows: Sequence[dict]) -> list[dict]:
     """The TextCraft planner's command sequence for each row's goal, played through the
     training protocol (each command a reply, the env's answer the next user turn), as
-    prompt-completion SFT rows: one per command, its prompt the conversation so far."""
+    prompt-completion SFT rows: one per command, its prompt the conversation so far. A goal
+    whose plan is longer than the episode's step limit is left out."""
     from societygym.envs.programs.textcraft.planner import solve
     from societygym.integrations.trl import environment_factory
 
@@ -341,13 +348,17 @@ def demonstrations(task: Task, kwargs: dict[str, Any], rows: Sequence[dict]) -> 
         env = make()
         env.reset(row["seed"], row["index"])
         game = env.env.unwrapped
-        chat = list(row["prompt"])
-        for command in solve(game.task.goal, game.book):
+        chat, plan = list(row["prompt"]), solve(game.task.goal, game.book)
+        if len(plan) > game.max_steps:
+            continue
+        for command in plan:
             reply = {"role": "assistant", "content": command}
             out.append({"prompt": list(chat), "completion": [reply]})
             chat += [reply, {"role": "user", "content": env.act(command)}]
         if env.get_reward() < 1.0:
             raise RuntimeError(f"the planner did not craft {game.task.goal!r}: {chat[-1]}")
+    if not out:
+        raise ValueError(f"no planner solution fits in {kwargs.get('max_steps')} steps")
     return out
 
 
@@ -382,7 +393,7 @@ def stage_warmup(config: Config, task: Task, work: Path) -> str:
             target_modules="all-linear",  # as GRPO's LoRA
         )
         summary = {
-            "episodes": len(rows),
+            "episodes": sum(len(d["prompt"]) == 1 for d in demos),  # each one's first command
             "commands": len(demos),
             "steps": config.warmup_steps,
             "loss_first": losses[0]["loss"],
@@ -470,6 +481,7 @@ def stage_train(config: Config, task: Task, work: Path, seed: int, model: str) -
             output_dir=out,
             prompt=task.prompt,
             save_steps=config.save_steps,
+            micro_batch=task.micro_batch,
         )
         seconds = time.perf_counter() - start
         (out / "seconds.json").write_text(json.dumps({"seconds": round(seconds)}))

@@ -82,10 +82,12 @@ def test_textcraft_warmup_demonstrations_are_the_planners_winning_turns(bench):
     # each episode's later commands see the earlier ones and the env's answers
     second = next(d for d in demos if len(d["prompt"]) == 3)
     assert second["prompt"][1]["role"] == "assistant" and "Got" in second["prompt"][2]["content"]
-    # a planner that fails would train on losing turns: refused
-    broken = dict(task.train_kwargs, max_steps=1)
-    with pytest.raises(RuntimeError, match="did not craft"):
-        grpo.demonstrations(task, broken, rows)
+    # plans longer than the episode are left out (the 3-command ones at 2 steps), and
+    # with none left the warm-up is refused rather than trained on nothing
+    short = grpo.demonstrations(task, dict(task.train_kwargs, max_steps=2), rows)
+    assert {len(d["prompt"]) for d in short} <= {1, 3} and len(short) < len(demos)
+    with pytest.raises(ValueError, match="no planner solution fits in 1 steps"):
+        grpo.demonstrations(task, dict(task.train_kwargs, max_steps=1), rows)
 
 
 def test_a_task_whose_base_groups_all_tie_is_not_trained(bench, tmp_path, capsys):

@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 import societygym  # noqa: F401  (registers the ids)
 from societygym.envs.programs.textcraft.planner import solve
@@ -273,6 +274,36 @@ def test_grpo_command_trains_multi_turn_textcraft_on_env_returns(tmp_path, capsy
     assert returns[:2] == [1.0, 1.0] and [len(e["actions"]) for e in episodes[:2]] == [3, 3]
     assert curve[0]["env/steps"] == 3.0 and curve[0]["tools/call_frequency"] >= 3.0
     assert returns[2:] == [0.0, 0.0]  # episode (4, 1) was not taught
+
+
+def test_grpo_micro_batches_make_the_same_update(tmp_path):
+    """One step of 4 completions in one backward pass and in two of 2: the same samples,
+    rewards and (up to float order) adapter weights; a size that does not divide is refused."""
+    from safetensors.torch import load_file
+
+    from societygym.integrations.trl_grpo import train_grpo
+
+    def one_step(name: str, micro: int | None) -> tuple[list[dict], dict]:
+        out = tmp_path / name
+        curve = train_grpo(
+            "Trivia-Calibration-v0", model="tiny", steps=1, prompts_per_step=2,
+            num_generations=2, max_completion_length=8, learning_rate=1e-2, seed=3,
+            output_dir=out, progress=False, micro_batch=micro,
+        )  # fmt: skip
+        return curve, load_file(out / "adapter_model.safetensors")
+
+    whole, weights = one_step("whole", None)
+    split, split_weights = one_step("split", 2)
+    assert whole[0]["reward"] == split[0]["reward"]
+    assert weights.keys() == split_weights.keys()
+    moved = 0.0
+    for key, value in weights.items():
+        assert torch.allclose(value, split_weights[key], atol=1e-5), key
+        moved = max(moved, float(value.abs().max()))
+    assert moved > 0  # the step changed the adapter (B starts at zero)
+    with pytest.raises(ValueError, match="does not divide"):
+        train_grpo("Trivia-Calibration-v0", model="tiny", steps=1, prompts_per_step=2,
+                   num_generations=2, output_dir=tmp_path / "bad", micro_batch=3)  # fmt: skip
 
 
 def test_grpo_command_trains_one_seat_of_persuasion(tmp_path, capsys):
