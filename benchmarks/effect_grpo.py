@@ -564,8 +564,8 @@ def plot(
     error = [[accuracy["diff"] - lo], [hi - accuracy["diff"]]] if lo is not None else None
     bars = [("base", accuracy["base"], None)]
     if warmup:  # the model before the warm-up, then the warmed-up one GRPO starts from
-        bars = [("pretrained", warmup["pretrained_accuracy"], None), ("SFT warm-up", *bars[0][1:])]
-    bars.append((f"GRPO ({accuracy['seeds']} seeds)", accuracy["trained"], error))
+        bars = [("pretrained", warmup["pretrained_accuracy"], None), ("SFT\nwarm-up", *bars[0][1:])]
+    bars.append((f"GRPO\n({accuracy['seeds']} seeds)", accuracy["trained"], error))
     for i, (_, height, yerr) in enumerate(bars):
         right.bar([i], [height], 0.6, yerr=yerr, capsize=4)
     right.set_xticks(range(len(bars)), [label for label, _, _ in bars])
