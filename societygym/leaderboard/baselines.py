@@ -87,6 +87,22 @@ def _teaching_baselines() -> list[Baseline]:
     return found
 
 
+def _trained_llm(
+    method: str, suites: tuple[str, ...], kind: str, checkpoint: str, script: str
+) -> Baseline:
+    """``baselines/llm-embedded-<method>``: the ``llm`` agent on a checkpoint that
+    ``benchmarks/<script>`` writes (``kind``: ``lora`` adapter or ``hf`` full model)."""
+    return Baseline(
+        f"baselines/llm-embedded-{method}",
+        "llm",
+        suites,
+        {"llm": f"{kind}:{checkpoint}"},
+        expensive=True,
+        checkpoint=checkpoint,
+        made_by=f"python benchmarks/{script}",
+    )
+
+
 BASELINES: tuple[Baseline, ...] = (
     Baseline("baselines/random", "random", (*_TEXT, "trivia-listener")),
     Baseline("baselines/fixed", "fixed", _TEXT),
@@ -97,35 +113,15 @@ BASELINES: tuple[Baseline, ...] = (
         ("persuasion",),
     ),
     Baseline("baselines/llm-embedded", "llm", (*_TEXT, "trivia-listener"), expensive=True),
-    # The embedded speaker after LACIE's DPO (first training seed of the effect experiment).
-    Baseline(
-        "baselines/llm-embedded-lacie",
-        "llm",
+    # The embedded model after each effect experiment's training (its first training seed).
+    _trained_llm("lacie", ("trivia",), "lora", _LACIE_CHECKPOINT, "effect_lacie.py"),
+    _trained_llm("pbt", ("persuasion",), "hf", _PBT_CHECKPOINT, "effect_pbt.py"),
+    _trained_llm(
+        "grpo",
         ("trivia",),
-        {"llm": f"lora:{_LACIE_CHECKPOINT}"},
-        expensive=True,
-        checkpoint=_LACIE_CHECKPOINT,
-        made_by="python benchmarks/effect_lacie.py",
-    ),
-    # The embedded model after PBT's SFT and DPO (first training seed of the effect experiment).
-    Baseline(
-        "baselines/llm-embedded-pbt",
-        "llm",
-        ("persuasion",),
-        {"llm": f"hf:{_PBT_CHECKPOINT}"},
-        expensive=True,
-        checkpoint=_PBT_CHECKPOINT,
-        made_by="python benchmarks/effect_pbt.py",
-    ),
-    # The embedded model after GRPO on trivia's capital families (first training seed).
-    Baseline(
-        "baselines/llm-embedded-grpo",
-        "llm",
-        ("trivia",),
-        {"llm": f"lora:{_GRPO_TRIVIA_CHECKPOINT}"},
-        expensive=True,
-        checkpoint=_GRPO_TRIVIA_CHECKPOINT,
-        made_by="python benchmarks/effect_grpo.py --tasks Trivia-Calibration-v0",
+        "lora",
+        _GRPO_TRIVIA_CHECKPOINT,
+        "effect_grpo.py --tasks Trivia-Calibration-v0",
     ),
     Baseline(
         "baselines/regal-primitive",
